@@ -1,0 +1,222 @@
+package sdk
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/transform"
+)
+
+// TextFormat is the option group every text reader and writer shares (CSV,
+// DATEV, layouts), so `encoding: windows-1252` is spelled the same way
+// everywhere. Embed it inline in a component's config struct:
+//
+//	type Config struct {
+//		sdk.TextFormat `yaml:",inline"`
+//		...
+//	}
+//
+// and add TextFormatFields(defaults) to its Spec.
+type TextFormat struct {
+	// Encoding of the bytes: utf-8 (default; a BOM is skipped when reading),
+	// utf-8-bom (writes a BOM), windows-1252, iso-8859-1, iso-8859-15.
+	Encoding string `yaml:"encoding"`
+	// Delimiter is the field separator, one character (default ",").
+	Delimiter string `yaml:"delimiter"`
+	// Quote is the quote character (default `"`); "" disables quoting.
+	Quote string `yaml:"quote"`
+	// Decimal is the decimal separator of amounts: "." (default) or ",".
+	Decimal string `yaml:"decimal"`
+	// DateFormat is the date pattern (YYYY, MM, DD, also TT/JJJJ), default "YYYY-MM-DD".
+	DateFormat string `yaml:"date_format"`
+	// LineEnding of written files: lf (default) or crlf. Readers accept both.
+	LineEnding string `yaml:"line_ending"`
+}
+
+// Encodings lists the accepted encoding names.
+var Encodings = []string{"utf-8", "utf-8-bom", "windows-1252", "iso-8859-1", "iso-8859-15"}
+
+// TextDefaults are the defaults a format may override (DATEV: windows-1252, ";", ",", crlf).
+type TextDefaults struct {
+	Encoding, Delimiter, Quote, Decimal, DateFormat, LineEnding string
+}
+
+// StandardText is the international default: UTF-8, comma, '.', ISO dates, LF.
+var StandardText = TextDefaults{Encoding: "utf-8", Delimiter: ",", Quote: `"`, Decimal: ".", DateFormat: "YYYY-MM-DD", LineEnding: "lf"}
+
+// GermanText is the usual German exchange format: Windows-1252, ';', ',', DD.MM.YYYY, CRLF.
+var GermanText = TextDefaults{Encoding: "windows-1252", Delimiter: ";", Quote: `"`, Decimal: ",", DateFormat: "DD.MM.YYYY", LineEnding: "crlf"}
+
+// TextFormatFields returns the spec fields of the option group with the given defaults.
+func TextFormatFields(d TextDefaults) []Field {
+	return []Field{
+		{Name: "encoding", Type: TypeEnum, Enum: Encodings, Default: d.Encoding,
+			Description: "Character encoding of the file; utf-8 skips a byte order mark when reading, utf-8-bom writes one.", Example: "windows-1252"},
+		{Name: "delimiter", Type: TypeString, Default: d.Delimiter, Pattern: `(?s).`,
+			Description: "Field separator, exactly one character (use \"\\t\" for tab).", Example: ";"},
+		{Name: "quote", Type: TypeString, Default: d.Quote, Pattern: `(?s).?`,
+			Description: "Quote character for fields containing the delimiter, quotes or line breaks; empty disables quoting.", Example: `"`},
+		{Name: "decimal", Type: TypeEnum, Enum: []string{".", ","}, Default: d.Decimal,
+			Description: "Decimal separator of decimal (amount) columns.", Example: ","},
+		{Name: "date_format", Type: TypeString, Default: d.DateFormat,
+			Description: "Date pattern of date columns, built from YYYY, YY, MM, DD (German TT and JJJJ also work).", Example: "DD.MM.YYYY"},
+		{Name: "line_ending", Type: TypeEnum, Enum: []string{"lf", "crlf"}, Default: d.LineEnding,
+			Description: "Line ending written; readers accept both.", Example: "crlf"},
+	}
+}
+
+// Validate checks the option values (the host already checked enums and
+// types; this catches combinations).
+func (t TextFormat) Validate() FieldErrors {
+	var es FieldErrors
+	if utf8.RuneCountInString(t.Delimiter) != 1 {
+		es.Add("delimiter", "must be exactly one character, got %q", t.Delimiter)
+	} else if t.Delimiter == "\r" || t.Delimiter == "\n" {
+		es.Add("delimiter", "must not be a line break")
+	}
+	if utf8.RuneCountInString(t.Quote) > 1 {
+		es.Add("quote", "must be one character or empty, got %q", t.Quote)
+	}
+	if t.Quote != "" && t.Quote == t.Delimiter {
+		es.Add("quote", "must differ from the delimiter")
+	}
+	if t.Decimal == t.Delimiter && t.Decimal != "" {
+		es.Add("decimal", "must differ from the delimiter %q", t.Delimiter)
+	}
+	if _, err := charsetOf(t.Encoding); err != nil {
+		es.Add("encoding", "%v", err)
+	}
+	return es
+}
+
+// DelimiterRune returns the delimiter (',' when unset).
+func (t TextFormat) DelimiterRune() rune {
+	r, _ := utf8.DecodeRuneInString(t.Delimiter)
+	if t.Delimiter == "" {
+		return ','
+	}
+	return r
+}
+
+// DecimalByte returns the decimal separator ('.' when unset).
+func (t TextFormat) DecimalByte() byte {
+	if t.Decimal == "," {
+		return ','
+	}
+	return '.'
+}
+
+// Newline returns "\r\n" for crlf, else "\n".
+func (t TextFormat) Newline() string {
+	if strings.EqualFold(t.LineEnding, "crlf") {
+		return "\r\n"
+	}
+	return "\n"
+}
+
+func charsetOf(name string) (encoding.Encoding, error) {
+	switch strings.ToLower(name) {
+	case "", "utf-8", "utf8", "utf-8-bom":
+		return nil, nil
+	case "windows-1252", "cp1252":
+		return charmap.Windows1252, nil
+	case "iso-8859-1", "latin1":
+		return charmap.ISO8859_1, nil
+	case "iso-8859-15", "latin9":
+		return charmap.ISO8859_15, nil
+	}
+	return nil, fmt.Errorf("unknown encoding %q (want one of %s)", name, strings.Join(Encodings, ", "))
+}
+
+// NewTextReader returns a reader that yields UTF-8 from r in the given
+// encoding; for UTF-8 a leading byte order mark is skipped. Invalid UTF-8
+// passes through unchanged (readers report it with a position).
+func NewTextReader(r io.Reader, enc string) (io.Reader, error) {
+	cs, err := charsetOf(enc)
+	if err != nil {
+		return nil, err
+	}
+	if cs != nil {
+		return transform.NewReader(r, cs.NewDecoder()), nil
+	}
+	br := bufio.NewReaderSize(r, 64*1024)
+	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
+		_, _ = br.Discard(3)
+	}
+	return br, nil
+}
+
+// NewTextWriter returns a writer that encodes UTF-8 text to w in the given
+// encoding (writing a BOM first for utf-8-bom). A character that the target
+// encoding cannot represent fails the write with ErrUnencodable naming it,
+// so nothing is replaced silently. The returned writer must be closed to
+// flush; closing does not close w.
+func NewTextWriter(w io.Writer, enc string) (io.WriteCloser, error) {
+	cs, err := charsetOf(enc)
+	if err != nil {
+		return nil, err
+	}
+	if strings.EqualFold(enc, "utf-8-bom") {
+		if _, err := w.Write([]byte{0xEF, 0xBB, 0xBF}); err != nil {
+			return nil, err
+		}
+	}
+	if cs == nil {
+		return nopCloser{w}, nil
+	}
+	return &encWriter{w: transform.NewWriter(w, encoding.HTMLEscapeUnsupported(cs.NewEncoder()).Transformer), enc: cs, name: enc}, nil
+}
+
+// ErrUnencodable is wrapped by errors for text the target encoding cannot hold.
+var ErrUnencodable = fmt.Errorf("character not representable")
+
+// CheckEncodable returns an error naming the first rune of s that enc cannot
+// represent, or nil. Writers call it per field to reject a record instead of
+// corrupting the file.
+func CheckEncodable(s, enc string) error {
+	cs, err := charsetOf(enc)
+	if err != nil || cs == nil {
+		return err
+	}
+	for _, r := range s {
+		if r < 0x80 {
+			continue
+		}
+		if _, ok := cs.(*charmap.Charmap).EncodeRune(r); !ok {
+			return fmt.Errorf("%w in %s: %q", ErrUnencodable, enc, r)
+		}
+	}
+	return nil
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+type encWriter struct {
+	w    *transform.Writer
+	enc  encoding.Encoding
+	name string
+}
+
+func (e *encWriter) Write(p []byte) (int, error) {
+	// Check first so an unencodable rune is an error, not an HTML escape.
+	if cm, ok := e.enc.(*charmap.Charmap); ok {
+		for _, r := range string(p) {
+			if r >= 0x80 {
+				if _, ok := cm.EncodeRune(r); !ok {
+					return 0, fmt.Errorf("%w in %s: %q", ErrUnencodable, e.name, r)
+				}
+			}
+		}
+	}
+	return e.w.Write(p)
+}
+
+func (e *encWriter) Close() error { return e.w.Close() }
