@@ -99,6 +99,16 @@ type Component struct {
 	NewSink func(ctx context.Context, cfg Config, env Env) (Sink, error)
 	// NewEncoder builds a file sink (Kind == KindSink, IO == IOFile).
 	NewEncoder func(ctx context.Context, cfg Config, env Env) (Encoder, error)
+
+	// Schema returns the schema a source produces, when its config alone
+	// tells (declared columns), so expressions downstream are checked at
+	// lint time. nil func or nil result: known only at run time.
+	Schema func(cfg Config) (*record.Schema, error)
+	// OutputSchema returns the schema a transform produces for input
+	// schema in (nil: unknown). exprKind gives the static result kind of
+	// an expression field by config path (record.KindNull if unknown). A nil
+	// func means the transform passes the fields through unchanged.
+	OutputSchema func(cfg Config, in *record.Schema, exprKind func(path string) record.Kind) (*record.Schema, error)
 }
 
 // Source yields record batches.
@@ -141,19 +151,6 @@ type Transform interface {
 // the held records in batches.
 type Flusher interface {
 	Flush(ctx context.Context, emit func(*record.Batch) error) error
-}
-
-// SchemaMapper is implemented by transforms that change the set of fields,
-// so the host can check the expressions of later steps at lint time.
-// in may be nil (unknown); returning nil means unknown.
-type SchemaMapper interface {
-	OutputSchema(in *record.Schema) (*record.Schema, error)
-}
-
-// SchemaSource is implemented by sources (and decoders) that know their
-// schema from their config, before any data is read.
-type SchemaSource interface {
-	Schema() *record.Schema
 }
 
 // Sink writes records to a peer.
