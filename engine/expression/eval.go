@@ -1,0 +1,91 @@
+package expression
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/expr-lang/expr/file"
+
+	"github.com/kontor-etl/kontor/engine/record"
+)
+
+// toAny converts a record value to the Go value expressions see.
+func toAny(v record.Value) any {
+	switch v.Kind() {
+	case record.KindString:
+		return v.Str()
+	case record.KindInt:
+		return int(v.Int())
+	case record.KindDecimal:
+		return v.Decimal()
+	case record.KindBool:
+		return v.Bool()
+	case record.KindDate:
+		return v.Date()
+	case record.KindDateTime:
+		return v.Time()
+	case record.KindList, record.KindMap:
+		return v.Any()
+	}
+	return nil
+}
+
+// run evaluates against r and returns the raw Go result.
+func (p *Program) run(r record.Record) (any, error) {
+	b := p.bind(r.Schema)
+	if b.err != nil {
+		return nil, b.err
+	}
+	for i, name := range b.names {
+		j := b.idx[i]
+		if j >= 0 && j < len(r.Values) {
+			b.env[name] = toAny(r.Values[j])
+		} else {
+			b.env[name] = nil
+		}
+	}
+	out, err := p.vm.Run(b.prog, b.env)
+	if err != nil {
+		return nil, p.evalError(err)
+	}
+	return out, nil
+}
+
+func (p *Program) evalError(err error) error {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		return &EvalError{Expr: p.src, Msg: typeNames.Replace(fe.Message), Err: fe.Unwrap()}
+	}
+	return &EvalError{Expr: p.src, Msg: err.Error(), Err: err}
+}
+
+// Eval evaluates the expression for r. A run-time problem (overflow,
+// division by zero, null operand, a function error) is an *EvalError.
+func (p *Program) Eval(r record.Record) (record.Value, error) {
+	out, err := p.run(r)
+	if err != nil {
+		return record.Null, err
+	}
+	v, err := record.FromAny(out)
+	if err != nil {
+		return record.Null, &EvalError{Expr: p.src, Msg: err.Error(), Err: err}
+	}
+	return v, nil
+}
+
+// EvalBool evaluates a condition; a result that is not a bool (including
+// null) is an *EvalError.
+func (p *Program) EvalBool(r record.Record) (bool, error) {
+	out, err := p.run(r)
+	if err != nil {
+		return false, err
+	}
+	b, ok := out.(bool)
+	if !ok {
+		if out == nil {
+			return false, &EvalError{Expr: p.src, Msg: "condition is null, not bool"}
+		}
+		return false, &EvalError{Expr: p.src, Msg: fmt.Sprintf("condition is %T, not bool", out)}
+	}
+	return b, nil
+}
