@@ -13,7 +13,8 @@ import (
 // protocol, recovery of unfinished runs at Begin, gap-free counters,
 // ledger, watermarks. It is used by runner tests and for dry runs; it is
 // safe for concurrent use and needs no cgo. Its Run also implements
-// LedgerScanner.
+// LedgerScanner. Times are kept with microsecond precision, like the
+// DuckDB store.
 //
 // A Run that was neither committed nor aborted counts as interrupted: the
 // next Begin on the same Store recovers it like a crashed process's run.
@@ -98,7 +99,7 @@ func (s *memStore) Begin(ctx context.Context, info RunInfo) (Run, error) {
 	}
 	rr := &memRunRec{rec: RunRecord{
 		ID: strconv.FormatInt(s.seq, 10), Pipeline: info.Pipeline, SHA256: info.SHA256,
-		Status: StatusRunning, Start: start.UTC(), DryRun: info.DryRun,
+		Status: StatusRunning, Start: start.UTC().Truncate(time.Microsecond), DryRun: info.DryRun,
 	}}
 	s.runs = append(s.runs, rr)
 	rec := ""
