@@ -1,0 +1,615 @@
+package sepa
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/kontor-etl/kontor/engine/record"
+	"github.com/kontor-etl/kontor/plugins/sdk"
+	"github.com/kontor-etl/kontor/plugins/sdk/banking"
+	"github.com/kontor-etl/kontor/plugins/sdk/calendar"
+)
+
+// pain.008 versions.
+const (
+	Pain008V08 = "pain.008.001.08" // DK GBIC_5, default
+	Pain008V02 = "pain.008.001.02" // DK GBIC_3, legacy
+)
+
+// Pain008Config is the configuration of sepa.pain008.
+type Pain008Config struct {
+	commonConfig `yaml:",inline"`
+	// Creditor is the own account and creditor identifier (required).
+	Creditor account `yaml:"creditor"`
+	// LocalInstrument is CORE (default, Basislastschrift) or B2B
+	// (Firmenlastschrift). One file holds one instrument: a record whose
+	// local_instrument field names the other one is rejected.
+	LocalInstrument string `yaml:"local_instrument"`
+	// SequenceType is used for records without a sequence_type value:
+	// RCUR (default), FRST, OOFF or FNAL.
+	SequenceType string `yaml:"sequence_type"`
+	// MinLeadDays is the least number of TARGET2 days between the run date
+	// and a record's collection date (default 1, the EPC D-1 rule).
+	MinLeadDays int `yaml:"min_lead_days"`
+	// Fields maps the record fields; every key defaults to its own name.
+	Fields map[string]string `yaml:"fields"`
+}
+
+// pain.008 field mapping keys, in the order of fieldMap indices.
+var pain008Keys = []struct{ key, desc string }{
+	{"amount", "Amount in euro (decimal, or text with '.' or ','), 0.01 to 999999999.99 with at most 2 decimals."},
+	{"currency", "Currency of the amount; when present it must be EUR."},
+	{"debtor_name", "Name of the account holder who pays (at most 70 characters after transliteration)."},
+	{"debtor_iban", "IBAN of the debtor's account."},
+	{"debtor_bic", "BIC of the debtor's bank; optional."},
+	{"mandate_id", "Mandate reference (Mandatsreferenz), up to 35 SEPA id characters."},
+	{"mandate_date", "Date the mandate was signed; not in the future."},
+	{"end_to_end_id", "Your reference of this collection (e.g. order and instalment); NOTPROVIDED when empty; must be unique in the file."},
+	{"remittance", "Unstructured remittance text (Verwendungszweck), at most 140 characters."},
+	{"sequence_type", "FRST, RCUR, OOFF or FNAL; empty uses the sequence_type option."},
+	{"collection_date", "Requested collection date (a TARGET2 day at least min_lead_days ahead); empty uses lead_days."},
+	{"local_instrument", "CORE or B2B; when present it must equal the local_instrument option."},
+	{"original_mandate_id", "Amendment: the mandate reference before it changed."},
+	{"original_creditor_id", "Amendment: the creditor identifier before it changed."},
+	{"original_creditor_name", "Amendment: the creditor name before it changed."},
+	{"original_debtor_iban", "Amendment: the debtor IBAN before a change of account at the same bank."},
+	{"debtor_bank_changed", "Amendment: true when the debtor moved to another bank (SMNDA)."},
+}
+
+const (
+	f8Amount = iota
+	f8Currency
+	f8DebtorName
+	f8DebtorIBAN
+	f8DebtorBIC
+	f8MandateID
+	f8MandateDate
+	f8E2E
+	f8Remittance
+	f8SeqType
+	f8CollDate
+	f8LclInstrm
+	f8OrigMandateID
+	f8OrigCreditorID
+	f8OrigCreditorName
+	f8OrigDebtorIBAN
+	f8BankChanged
+)
+
+func mappingSpec(keys []struct{ key, desc string }) sdk.Field {
+	children := make([]sdk.Field, len(keys))
+	for i, k := range keys {
+		children[i] = sdk.Field{Name: k.key, Type: sdk.TypeString, Default: k.key,
+			Description: "Record field holding the " + strings.ReplaceAll(k.key, "_", " ") + ": " + k.desc, Example: k.key}
+	}
+	return sdk.Field{Name: "fields", Type: sdk.TypeObject, Children: children,
+		Description: "Which record field holds which value; each key defaults to the field of the same name, an empty string means the value is never taken from the record.",
+		Example:     map[string]any{"amount": "betrag", "debtor_iban": "iban"}}
+}
+
+// Pain008Spec returns the config spec of sepa.pain008.
+func Pain008Spec() sdk.Spec {
+	fs := []sdk.Field{
+		{Name: "creditor", Type: sdk.TypeObject, Required: true, Children: accountFields(true),
+			Description: "The collecting account: name, IBAN, optional BIC and the SEPA creditor identifier."},
+		{Name: "local_instrument", Type: sdk.TypeEnum, Enum: []string{"CORE", "B2B"}, Default: "CORE",
+			Description: "CORE (SEPA Basislastschrift) or B2B (Firmenlastschrift); a file holds one instrument, records naming the other are rejected.", Example: "B2B"},
+		{Name: "sequence_type", Type: sdk.TypeEnum, Enum: []string{"RCUR", "FRST", "OOFF", "FNAL"}, Default: "RCUR",
+			Description: "Sequence type for records without one: RCUR for recurring mandates (since 2016 also the first collection), OOFF for one-off mandates.", Example: "OOFF"},
+		{Name: "min_lead_days", Type: sdk.TypeInt, Default: int64(1), Min: sdk.Int64(0), Max: sdk.Int64(60),
+			Description: "Least number of TARGET2 business days between the run date and a collection date; earlier dates are rejected.", Example: 2},
+	}
+	fs = append(fs, commonFields([]string{Pain008V08, Pain008V02}, Pain008V08, 2)...)
+	fs = append(fs, mappingSpec(pain008Keys))
+	return sdk.Spec{Fields: fs}
+}
+
+// Pain008Component returns the sepa.pain008 sink.
+func Pain008Component() sdk.Component {
+	return sdk.Component{
+		Name:    "pain008",
+		Kind:    sdk.KindSink,
+		IO:      sdk.IOFile,
+		Summary: "Writes SEPA direct debits (Basis- and Firmenlastschrift) as pain.008.001.08 (DK GBIC_5) or .001.02.",
+		Description: "Writes one pain.008 file per run. Payment-information groups are formed per sequence type and " +
+			"collection date (local instrument, creditor account and creditor id are fixed per file). Every record is " +
+			"checked before it is written: IBAN and BIC, identifier character set and length, names (70) and remittance " +
+			"(140) in the SEPA character set, amount range and decimals, mandate date, collection date on a TARGET2 " +
+			"day; a bad record becomes a reject naming the field, and the file stays valid. Message ids come from the " +
+			"pipeline counter sepa.msgid. Transactions stream to one scratch file per group, so a million " +
+			"transactions need little memory. An input without any valid transaction fails the run (an empty " +
+			"pain.008 is invalid).",
+		Spec: Pain008Spec(),
+		Examples: []string{`sinks:
+  - type: sepa.pain008
+    path: out/lastschrift-{{date}}.xml
+    config:
+      creditor:
+        name: Stadttheater Musterstadt
+        iban: DE89370400440532013000
+        creditor_id: DE98ZZZ09999999999
+      msg_id_prefix: ABO-
+      fields:
+        debtor_iban: iban
+        mandate_id: mandatsreferenz
+`},
+		NewEncoder: newPain008Encoder,
+	}
+}
+
+type pain008Encoder struct {
+	cfg   Pain008Config
+	rules textRules
+	env   sdk.Env
+	keys  []string
+}
+
+func newPain008Encoder(_ context.Context, c sdk.Config, env sdk.Env) (sdk.Encoder, error) {
+	var cfg Pain008Config
+	if err := sdk.ApplyDefaults(Pain008Spec(), c).Decode(&cfg); err != nil {
+		return nil, err
+	}
+	var es sdk.FieldErrors
+	if cfg.Version != Pain008V08 && cfg.Version != Pain008V02 {
+		es.Add("version", "must be %s or %s, got %q", Pain008V08, Pain008V02, cfg.Version)
+	}
+	rules := newTextRules(cfg.commonConfig, &es)
+	checkAccount("creditor", &cfg.Creditor, true, rules, &es)
+	if cfg.Creditor.BIC != "" && cfg.Version == Pain008V02 && !legacyBIC.MatchString(cfg.Creditor.BIC) {
+		es.Add("creditor.bic", "not allowed by the %s BIC pattern", cfg.Version)
+	}
+	switch cfg.LocalInstrument {
+	case "CORE", "B2B":
+	default:
+		es.Add("local_instrument", "must be CORE or B2B, got %q", cfg.LocalInstrument)
+	}
+	if !validSeqType(cfg.SequenceType) {
+		es.Add("sequence_type", "must be FRST, RCUR, OOFF or FNAL, got %q", cfg.SequenceType)
+	}
+	checkCommon(&cfg.commonConfig, cfg.Creditor.Name, rules, &es)
+	keys, err := mapping(pain008Keys, cfg.Fields)
+	if err != nil {
+		es = append(es, err...)
+	}
+	if err := es.Err(); err != nil {
+		return nil, err
+	}
+	return &pain008Encoder{cfg: cfg, rules: rules, env: env, keys: keys}, nil
+}
+
+// checkCommon validates the shared options and fills defaults.
+func checkCommon(c *commonConfig, holder string, rules textRules, es *sdk.FieldErrors) {
+	if c.InitiatingParty == "" {
+		c.InitiatingParty = holder
+	} else if n, err := rules.text(c.InitiatingParty, 70); err != nil {
+		es.Add("initiating_party", "%v", err)
+	} else {
+		c.InitiatingParty = n
+	}
+	if runeLen(c.MsgIDPrefix) > 12 {
+		es.Add("msg_id_prefix", "at most 12 characters, got %d", runeLen(c.MsgIDPrefix))
+	} else if c.MsgIDPrefix != "" {
+		if err := banking.ValidSEPAID(c.MsgIDPrefix + "X"); err != nil || strings.HasPrefix(c.MsgIDPrefix, "/") {
+			es.Add("msg_id_prefix", "must use only A-Z a-z 0-9 + ? / - : ( ) . , ' and space and not start with '/'")
+		}
+	}
+	if c.LeadDays < 0 || c.LeadDays > 60 {
+		es.Add("lead_days", "must be between 0 and 60, got %d", c.LeadDays)
+	}
+}
+
+// mapping returns the record field name per key (default: the key).
+func mapping(keys []struct{ key, desc string }, m map[string]string) ([]string, sdk.FieldErrors) {
+	var es sdk.FieldErrors
+	known := map[string]bool{}
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		known[k.key] = true
+		out[i] = k.key
+		if v, ok := m[k.key]; ok {
+			out[i] = v
+		}
+	}
+	for k := range m {
+		if !known[k] {
+			es.Add("fields."+k, "unknown field mapping key")
+		}
+	}
+	return out, es
+}
+
+func validSeqType(s string) bool {
+	switch s {
+	case "FRST", "RCUR", "OOFF", "FNAL":
+		return true
+	}
+	return false
+}
+
+// Create implements sdk.Encoder.
+func (e *pain008Encoder) Create(ctx context.Context, out sdk.Output) (sdk.Sink, error) {
+	msgID, err := newMsgID(ctx, e.env, e.cfg.MsgIDPrefix)
+	if err != nil {
+		return nil, err
+	}
+	step := e.env.Step
+	if step == "" {
+		step = "sepa.pain008"
+	}
+	today := runDate(e.env)
+	return &pain008Sink{
+		e: e, out: out, msgID: msgID, step: step, today: today,
+		groups:   groups{out: out},
+		fm:       fieldMap{names: e.keys},
+		seen:     seenIDs{},
+		legacy:   e.cfg.Version == Pain008V02,
+		earliest: calendar.AddTargetDays(today, e.cfg.MinLeadDays),
+		deflt:    calendar.AddTargetDays(today, e.cfg.LeadDays),
+	}, nil
+}
+
+type pain008Sink struct {
+	e        *pain008Encoder
+	out      sdk.Output
+	msgID    string
+	step     string
+	today    record.Date
+	earliest record.Date // first allowed collection date
+	deflt    record.Date // collection date for records without one
+	legacy   bool
+	groups   groups
+	fm       fieldMap
+	seen     seenIDs
+	n        int64
+	cents    int64
+	x        xbuf
+	closed   bool
+}
+
+// Write implements sdk.Sink.
+func (s *pain008Sink) Write(ctx context.Context, b *record.Batch) ([]record.Reject, error) {
+	var rejects []record.Reject
+	for i := range b.Records {
+		r := b.Records[i]
+		if err := s.writeOne(r); err != nil {
+			var re *rejectErr
+			if errors.As(err, &re) {
+				rejects = append(rejects, record.Reject{Record: r, Step: s.step, Field: re.field, Reason: re.reason})
+				continue
+			}
+			return rejects, err
+		}
+	}
+	return rejects, ctx.Err()
+}
+
+// sddTx is one checked transaction.
+type sddTx struct {
+	e2e, name, iban, bic, mandate, remit string
+	mandateDate                          record.Date
+	cents                                int64
+	origMandate, origCI, origCName       string
+	origIBAN                             string
+	smnda                                bool
+}
+
+func (s *pain008Sink) writeOne(r record.Record) error {
+	s.fm.resolve(r.Schema)
+	fn := s.fm.names
+	get := func(i int) record.Value { return s.fm.get(r, i) }
+	var t sddTx
+	var err error
+	// Instrument, sequence type and date decide the group.
+	if li := strings.ToUpper(str(get(f8LclInstrm))); li != "" && li != s.e.cfg.LocalInstrument {
+		return bad(fn[f8LclInstrm], "local instrument %s differs from this file's %s; CORE and B2B must go to separate files (use a second sink with when:)", li, s.e.cfg.LocalInstrument)
+	}
+	seq := strings.ToUpper(str(get(f8SeqType)))
+	if seq == "" {
+		seq = s.e.cfg.SequenceType
+	} else if !validSeqType(seq) {
+		return bad(fn[f8SeqType], "must be FRST, RCUR, OOFF or FNAL, got %q", seq)
+	}
+	date, ok, err := dateOf(get(f8CollDate))
+	if err != nil {
+		return bad(fn[f8CollDate], "%v", err)
+	}
+	if !ok {
+		date = s.deflt
+	} else if !calendar.IsTargetDay(date) {
+		return bad(fn[f8CollDate], "%s is not a TARGET2 business day (%s)", date, calendar.TargetClosingReason(date))
+	} else if date < s.earliest {
+		return bad(fn[f8CollDate], "%s is too early: the first possible collection date is %s (%d TARGET2 days after %s)", date, s.earliest, s.e.cfg.MinLeadDays, s.today)
+	}
+	// Amount.
+	if t.cents, err = cents(get(f8Amount)); err != nil {
+		return bad(fn[f8Amount], "%v", err)
+	}
+	if c := strings.ToUpper(str(get(f8Currency))); c != "" && c != "EUR" {
+		return bad(fn[f8Currency], "SEPA direct debits are in EUR only, got %q", c)
+	}
+	// Debtor.
+	if t.name, err = s.e.rules.text(str(get(f8DebtorName)), 70); err != nil {
+		return bad(fn[f8DebtorName], "%v", err)
+	}
+	if t.name == "" {
+		return bad(fn[f8DebtorName], "is missing")
+	}
+	t.iban = banking.NormalizeIBAN(str(get(f8DebtorIBAN)))
+	if t.iban == "" {
+		return bad(fn[f8DebtorIBAN], "is missing")
+	}
+	if err := banking.ValidIBAN(t.iban); err != nil {
+		return bad(fn[f8DebtorIBAN], "%v", err)
+	}
+	if !banking.IsSEPACountry(t.iban[:2]) {
+		return bad(fn[f8DebtorIBAN], "country %s is not in the SEPA scheme", t.iban[:2])
+	}
+	if t.bic = banking.NormalizeBIC(str(get(f8DebtorBIC))); t.bic != "" {
+		if err := checkBIC(t.bic, s.legacy); err != nil {
+			return bad(fn[f8DebtorBIC], "%v", err)
+		}
+	}
+	// Mandate.
+	if t.mandate = str(get(f8MandateID)); t.mandate == "" {
+		return bad(fn[f8MandateID], "is missing")
+	}
+	if err := banking.ValidSEPAID(t.mandate); err != nil {
+		return bad(fn[f8MandateID], "%v", err)
+	}
+	md, ok, err := dateOf(get(f8MandateDate))
+	if err != nil {
+		return bad(fn[f8MandateDate], "%v", err)
+	}
+	if !ok {
+		return bad(fn[f8MandateDate], "is missing (the date of signature is mandatory)")
+	}
+	if md > s.today {
+		return bad(fn[f8MandateDate], "%s is in the future", md)
+	}
+	t.mandateDate = md
+	// References and text.
+	if t.e2e = str(get(f8E2E)); t.e2e == "" {
+		t.e2e = "NOTPROVIDED"
+	} else {
+		if err := banking.ValidSEPAID(t.e2e); err != nil {
+			return bad(fn[f8E2E], "%v", err)
+		}
+	}
+	if t.remit, err = s.e.rules.text(str(get(f8Remittance)), 140); err != nil {
+		return bad(fn[f8Remittance], "%v", err)
+	}
+	// Amendment.
+	if t.origMandate = str(get(f8OrigMandateID)); t.origMandate != "" {
+		if err := banking.ValidSEPAID(t.origMandate); err != nil {
+			return bad(fn[f8OrigMandateID], "%v", err)
+		}
+		if t.origMandate == t.mandate {
+			return bad(fn[f8OrigMandateID], "equals the mandate id; leave it empty when the mandate id did not change")
+		}
+	}
+	if t.origCI = banking.NormalizeCreditorID(str(get(f8OrigCreditorID))); t.origCI != "" {
+		if err := banking.ValidCreditorID(t.origCI); err != nil {
+			return bad(fn[f8OrigCreditorID], "%v", err)
+		}
+	}
+	if t.origCName, err = s.e.rules.text(str(get(f8OrigCreditorName)), 70); err != nil {
+		return bad(fn[f8OrigCreditorName], "%v", err)
+	}
+	if t.origIBAN = banking.NormalizeIBAN(str(get(f8OrigDebtorIBAN))); t.origIBAN != "" {
+		if err := banking.ValidIBAN(t.origIBAN); err != nil {
+			return bad(fn[f8OrigDebtorIBAN], "%v", err)
+		}
+	}
+	t.smnda = boolOf(get(f8BankChanged))
+	if t.smnda && t.origIBAN != "" {
+		return bad(fn[f8BankChanged], "a change of bank (SMNDA) and %s exclude each other; give the old IBAN only for an account change at the same bank", fn[f8OrigDebtorIBAN])
+	}
+	if t.e2e != "NOTPROVIDED" && !s.seen.add(t.e2e) {
+		return bad(fn[f8E2E], "duplicate end-to-end id in this file")
+	}
+	g, err := s.groups.get(groupKey{seq: seq, date: date})
+	if err != nil {
+		return bad(fn[f8CollDate], "%v", err)
+	}
+	if s.n >= 1<<40 || s.cents > 1<<60 {
+		return bad(fn[f8Amount], "file control sum would overflow")
+	}
+	s.x.b = s.x.b[:0]
+	s.encodeTx(&t)
+	if _, err := g.w.Write(s.x.b); err != nil {
+		return fmt.Errorf("writing scratch file: %w", err)
+	}
+	g.n++
+	g.cents += t.cents
+	s.n++
+	s.cents += t.cents
+	return nil
+}
+
+func (s *pain008Sink) bicTag() string {
+	if s.legacy {
+		return "BIC"
+	}
+	return "BICFI"
+}
+
+// agent writes <tag><FinInstnId><BICFI>..</BICFI></FinInstnId></tag>, or
+// Othr/Id NOTPROVIDED without a BIC.
+func (x *xbuf) agent(d int, tag, bicTag, bic string) {
+	x.open(d, tag)
+	x.open(d+1, "FinInstnId")
+	if bic != "" {
+		x.leaf(d+2, bicTag, bic)
+	} else {
+		x.open(d+2, "Othr")
+		x.leaf(d+3, "Id", "NOTPROVIDED")
+		x.close(d+2, "Othr")
+	}
+	x.close(d+1, "FinInstnId")
+	x.close(d, tag)
+}
+
+// sepaCI writes the Id/PrvtId/Othr structure of a creditor identifier.
+func (x *xbuf) sepaCI(d int, ci string) {
+	x.open(d, "Id")
+	x.open(d+1, "PrvtId")
+	x.open(d+2, "Othr")
+	x.leaf(d+3, "Id", ci)
+	x.open(d+3, "SchmeNm")
+	x.leaf(d+4, "Prtry", "SEPA")
+	x.close(d+3, "SchmeNm")
+	x.close(d+2, "Othr")
+	x.close(d+1, "PrvtId")
+	x.close(d, "Id")
+}
+
+func (x *xbuf) ibanAcct(d int, tag, iban string) {
+	x.open(d, tag)
+	x.open(d+1, "Id")
+	x.leaf(d+2, "IBAN", iban)
+	x.close(d+1, "Id")
+	x.close(d, tag)
+}
+
+func (s *pain008Sink) encodeTx(t *sddTx) {
+	x := &s.x
+	x.open(3, "DrctDbtTxInf")
+	x.open(4, "PmtId")
+	x.leaf(5, "EndToEndId", t.e2e)
+	x.close(4, "PmtId")
+	x.amount(4, "InstdAmt", t.cents)
+	x.open(4, "DrctDbtTx")
+	x.open(5, "MndtRltdInf")
+	x.leaf(6, "MndtId", t.mandate)
+	x.leaf(6, "DtOfSgntr", t.mandateDate.String())
+	if t.origMandate != "" || t.origCI != "" || t.origCName != "" || t.origIBAN != "" || t.smnda {
+		x.leaf(6, "AmdmntInd", "true")
+		x.open(6, "AmdmntInfDtls")
+		if t.origMandate != "" {
+			x.leaf(7, "OrgnlMndtId", t.origMandate)
+		}
+		if t.origCI != "" || t.origCName != "" {
+			x.open(7, "OrgnlCdtrSchmeId")
+			if t.origCName != "" {
+				x.leaf(8, "Nm", t.origCName)
+			}
+			if t.origCI != "" {
+				x.sepaCI(8, t.origCI)
+			}
+			x.close(7, "OrgnlCdtrSchmeId")
+		}
+		switch {
+		case t.origIBAN != "":
+			x.ibanAcct(7, "OrgnlDbtrAcct", t.origIBAN)
+		case t.smnda && !s.legacy:
+			x.open(7, "OrgnlDbtrAcct")
+			x.open(8, "Id")
+			x.open(9, "Othr")
+			x.leaf(10, "Id", "SMNDA")
+			x.close(9, "Othr")
+			x.close(8, "Id")
+			x.close(7, "OrgnlDbtrAcct")
+		case t.smnda:
+			x.open(7, "OrgnlDbtrAgt")
+			x.open(8, "FinInstnId")
+			x.open(9, "Othr")
+			x.leaf(10, "Id", "SMNDA")
+			x.close(9, "Othr")
+			x.close(8, "FinInstnId")
+			x.close(7, "OrgnlDbtrAgt")
+		}
+		x.close(6, "AmdmntInfDtls")
+	}
+	x.close(5, "MndtRltdInf")
+	x.close(4, "DrctDbtTx")
+	x.agent(4, "DbtrAgt", s.bicTag(), t.bic)
+	x.open(4, "Dbtr")
+	x.leaf(5, "Nm", t.name)
+	x.close(4, "Dbtr")
+	x.ibanAcct(4, "DbtrAcct", t.iban)
+	if t.remit != "" {
+		x.open(4, "RmtInf")
+		x.leaf(5, "Ustrd", t.remit)
+		x.close(4, "RmtInf")
+	}
+	x.close(3, "DrctDbtTxInf")
+}
+
+// Close implements sdk.Sink: header with exact totals, then the groups.
+func (s *pain008Sink) Close(ctx context.Context) error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	defer s.groups.closeAll()
+	if s.n == 0 {
+		return fmt.Errorf("%s: %w", s.out.Name, ErrNoTransactions)
+	}
+	cfg := &s.e.cfg
+	x := &xbuf{b: make([]byte, 0, 4096)}
+	x.b = append(x.b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"...)
+	x.b = append(x.b, `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:`+cfg.Version+`" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">`+"\n"...)
+	x.open(1, "CstmrDrctDbtInitn")
+	x.open(2, "GrpHdr")
+	x.leaf(3, "MsgId", s.msgID)
+	x.leaf(3, "CreDtTm", creDtTm(s.e.env))
+	x.intLeaf(3, "NbOfTxs", s.n)
+	x.centsLeaf(3, "CtrlSum", s.cents)
+	x.open(3, "InitgPty")
+	x.leaf(4, "Nm", cfg.InitiatingParty)
+	x.close(3, "InitgPty")
+	x.close(2, "GrpHdr")
+	if err := s.flush(x); err != nil {
+		return err
+	}
+	for i, g := range s.groups.sorted() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		x.open(2, "PmtInf")
+		x.leaf(3, "PmtInfId", fmt.Sprintf("%s-%d", s.msgID, i+1))
+		x.leaf(3, "PmtMtd", "DD")
+		x.leaf(3, "BtchBookg", fmt.Sprint(cfg.BatchBooking))
+		x.intLeaf(3, "NbOfTxs", g.n)
+		x.centsLeaf(3, "CtrlSum", g.cents)
+		x.open(3, "PmtTpInf")
+		x.open(4, "SvcLvl")
+		x.leaf(5, "Cd", "SEPA")
+		x.close(4, "SvcLvl")
+		x.open(4, "LclInstrm")
+		x.leaf(5, "Cd", cfg.LocalInstrument)
+		x.close(4, "LclInstrm")
+		x.leaf(4, "SeqTp", g.key.seq)
+		x.close(3, "PmtTpInf")
+		x.leaf(3, "ReqdColltnDt", g.key.date.String())
+		x.open(3, "Cdtr")
+		x.leaf(4, "Nm", cfg.Creditor.Name)
+		x.close(3, "Cdtr")
+		x.ibanAcct(3, "CdtrAcct", cfg.Creditor.IBAN)
+		x.agent(3, "CdtrAgt", s.bicTag(), cfg.Creditor.BIC)
+		x.leaf(3, "ChrgBr", "SLEV")
+		x.open(3, "CdtrSchmeId")
+		x.sepaCI(4, cfg.Creditor.CreditorID)
+		x.close(3, "CdtrSchmeId")
+		if err := s.flush(x); err != nil {
+			return err
+		}
+		if err := g.copyTo(s.out.W); err != nil {
+			return fmt.Errorf("%s: %w", s.out.Name, err)
+		}
+		x.close(2, "PmtInf")
+	}
+	x.close(1, "CstmrDrctDbtInitn")
+	x.b = append(x.b, "</Document>\n"...)
+	return s.flush(x)
+}
+
+func (s *pain008Sink) flush(x *xbuf) error {
+	if _, err := s.out.W.Write(x.b); err != nil {
+		return fmt.Errorf("writing %s: %w", s.out.Name, err)
+	}
+	x.b = x.b[:0]
+	return nil
+}

@@ -1,0 +1,226 @@
+package sepa
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/kontor-etl/kontor/engine/record"
+	"github.com/kontor-etl/kontor/plugins/sdk"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// testOutput is an sdk.Output over a buffer with real scratch files.
+func testOutput(t testing.TB, name string, w *bytes.Buffer) sdk.Output {
+	dir := t.TempDir()
+	return sdk.Output{Name: name, W: w, Temp: func() (sdk.TempFile, error) {
+		return os.CreateTemp(dir, "scratch-*")
+	}}
+}
+
+// caseFile is config.yaml of a golden case.
+type caseFile struct {
+	Sink   string         `yaml:"sink"`   // pain008 or pain001
+	Now    string         `yaml:"now"`    // RFC 3339 run time
+	Config map[string]any `yaml:"config"` // the component config
+}
+
+// readCSV turns input.csv into string records (empty cells are null).
+func readCSV(t testing.TB, path string) []record.Record {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cr := csv.NewReader(f)
+	cr.FieldsPerRecord = -1
+	rows, err := cr.ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	schema, err := record.StringSchema(rows[0]...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []record.Record
+	for i, row := range rows[1:] {
+		r := record.New(schema, record.Origin{File: filepath.Base(path), Line: i + 2, Index: int64(i + 1)})
+		for j, v := range row {
+			if j < len(r.Values) && v != "" {
+				r.Values[j] = record.String(v)
+			}
+		}
+		recs = append(recs, r)
+	}
+	return recs
+}
+
+// runPain writes records through a pain sink and returns the file and rejects.
+func runPain(t testing.TB, sink string, cfg sdk.Config, now time.Time, recs []record.Record) ([]byte, []record.Reject, error) {
+	t.Helper()
+	var comp sdk.Component
+	switch sink {
+	case "pain008":
+		comp = Pain008Component()
+	case "pain001":
+		comp = Pain001Component()
+	default:
+		t.Fatalf("unknown sink %q", sink)
+	}
+	env := sdk.Env{Step: "sepa." + sink, Now: now, State: &sdk.MemState{}, BatchSize: 1000}
+	enc, err := comp.NewEncoder(context.Background(), sdk.ApplyDefaults(comp.Spec, cfg), env)
+	if err != nil {
+		return nil, nil, err
+	}
+	var buf bytes.Buffer
+	s, err := enc.Create(context.Background(), testOutput(t, "out.xml", &buf))
+	if err != nil {
+		return nil, nil, err
+	}
+	var rejects []record.Reject
+	for start := 0; start < len(recs); start += 3 { // small batches on purpose
+		end := min(start+3, len(recs))
+		rj, err := s.Write(context.Background(), &record.Batch{Records: recs[start:end]})
+		rejects = append(rejects, rj...)
+		if err != nil {
+			return nil, rejects, err
+		}
+	}
+	if err := s.Close(context.Background()); err != nil {
+		return nil, rejects, err
+	}
+	return buf.Bytes(), rejects, nil
+}
+
+func renderRejects(rs []record.Reject) string {
+	var b strings.Builder
+	for _, r := range rs {
+		fmt.Fprintf(&b, "%s: %s: %s\n", r.Record.Origin, r.Field, r.Reason)
+	}
+	return b.String()
+}
+
+// schemasFor returns the ISO and DK schema of a message version.
+func schemasFor(version string) []string {
+	dk := map[string]string{
+		Pain008V08: "pain.008.001.08_GBIC_5.xsd",
+		Pain008V02: "pain.008.001.02_GBIC_3.xsd",
+		Pain001V09: "pain.001.001.09_GBIC_5.xsd",
+		Pain001V03: "pain.001.001.03_GBIC_3.xsd",
+	}[version]
+	return []string{filepath.Join("testdata", "xsd", version+".xsd"), filepath.Join("testdata", "xsd", dk)}
+}
+
+// requireXmllint returns the xmllint path; without it the test is skipped
+// locally and fails in CI (CI=true).
+func requireXmllint(t testing.TB) string {
+	t.Helper()
+	p, err := exec.LookPath("xmllint")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("xmllint not found (install libxml2-utils): schema validation is required in CI")
+		}
+		t.Skip("xmllint not found; install libxml2-utils to validate against the XSDs")
+	}
+	return p
+}
+
+// validateXSD validates doc against the ISO and the DK schema of version.
+func validateXSD(t testing.TB, doc []byte, version string) {
+	t.Helper()
+	xl := requireXmllint(t)
+	f := filepath.Join(t.TempDir(), "doc.xml")
+	if err := os.WriteFile(f, doc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, xsd := range schemasFor(version) {
+		out, err := exec.Command(xl, "--noout", "--schema", xsd, f).CombinedOutput()
+		if err != nil {
+			t.Errorf("not valid against %s:\n%s", filepath.Base(xsd), out)
+		}
+	}
+}
+
+func versionOf(doc []byte) string {
+	for _, v := range []string{Pain008V08, Pain008V02, Pain001V09, Pain001V03} {
+		if bytes.Contains(doc, []byte(`xsd:`+v+`"`)) {
+			return v
+		}
+	}
+	return ""
+}
+
+// TestPainGolden runs every folder in testdata/pain: config.yaml (sink,
+// now, config), input.csv, want.xml (absent when the run must fail),
+// want_rejects.txt and, for failing runs, want_error.txt.
+func TestPainGolden(t *testing.T) {
+	dirs, _ := filepath.Glob("testdata/pain/*")
+	if len(dirs) == 0 {
+		t.Fatal("no golden cases")
+	}
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join(dir, "config.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c caseFile
+			if err := yaml.Unmarshal(raw, &c); err != nil {
+				t.Fatal(err)
+			}
+			now, err := time.Parse(time.RFC3339, c.Now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs := readCSV(t, filepath.Join(dir, "input.csv"))
+			doc, rejects, err := runPain(t, c.Sink, sdk.Config(c.Config), now, recs)
+			gotErr := ""
+			if err != nil {
+				gotErr = err.Error() + "\n"
+			}
+			golden(t, filepath.Join(dir, "want_error.txt"), []byte(gotErr))
+			golden(t, filepath.Join(dir, "want_rejects.txt"), []byte(renderRejects(rejects)))
+			if err != nil {
+				return
+			}
+			golden(t, filepath.Join(dir, "want.xml"), doc)
+			t.Run("xsd", func(t *testing.T) { validateXSD(t, doc, versionOf(doc)) })
+		})
+	}
+}
+
+// golden compares got with the file (an empty got means "file absent").
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if len(got) == 0 {
+			_ = os.Remove(path)
+			return
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		want = nil
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (run with -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}

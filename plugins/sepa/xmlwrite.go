@@ -1,0 +1,122 @@
+package sepa
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// xbuf builds indented XML into a byte slice without reflection or
+// per-element allocations; callers flush b to their writer. Text is escaped
+// (& < >; text nodes need no quote escaping); all text the writers emit has already been checked
+// against the SEPA character set, so no control characters reach it.
+type xbuf struct{ b []byte }
+
+const indentSpaces = "                                                                "
+
+func (x *xbuf) indent(d int) {
+	n := 2 * d
+	if n > len(indentSpaces) {
+		n = len(indentSpaces)
+	}
+	x.b = append(x.b, indentSpaces[:n]...)
+}
+
+// open writes <tag> on its own line at depth d.
+func (x *xbuf) open(d int, tag string) {
+	x.indent(d)
+	x.b = append(x.b, '<')
+	x.b = append(x.b, tag...)
+	x.b = append(x.b, '>', '\n')
+}
+
+// close writes </tag> on its own line at depth d.
+func (x *xbuf) close(d int, tag string) {
+	x.indent(d)
+	x.b = append(x.b, '<', '/')
+	x.b = append(x.b, tag...)
+	x.b = append(x.b, '>', '\n')
+}
+
+// leaf writes <tag>text</tag> at depth d.
+func (x *xbuf) leaf(d int, tag, text string) {
+	x.indent(d)
+	x.b = append(x.b, '<')
+	x.b = append(x.b, tag...)
+	x.b = append(x.b, '>')
+	x.b = appendEscaped(x.b, text)
+	x.b = append(x.b, '<', '/')
+	x.b = append(x.b, tag...)
+	x.b = append(x.b, '>', '\n')
+}
+
+// amount writes <tag Ccy="EUR">12.34</tag> at depth d.
+func (x *xbuf) amount(d int, tag string, cents int64) {
+	x.indent(d)
+	x.b = append(x.b, '<')
+	x.b = append(x.b, tag...)
+	x.b = append(x.b, ` Ccy="EUR">`...)
+	x.b = appendCents(x.b, cents)
+	x.b = append(x.b, '<', '/')
+	x.b = append(x.b, tag...)
+	x.b = append(x.b, '>', '\n')
+}
+
+// centsLeaf writes <tag>12.34</tag> at depth d.
+func (x *xbuf) centsLeaf(d int, tag string, cents int64) {
+	x.indent(d)
+	x.b = append(x.b, '<')
+	x.b = append(x.b, tag...)
+	x.b = append(x.b, '>')
+	x.b = appendCents(x.b, cents)
+	x.b = append(x.b, '<', '/')
+	x.b = append(x.b, tag...)
+	x.b = append(x.b, '>', '\n')
+}
+
+// intLeaf writes <tag>n</tag> at depth d.
+func (x *xbuf) intLeaf(d int, tag string, n int64) {
+	x.indent(d)
+	x.b = append(x.b, '<')
+	x.b = append(x.b, tag...)
+	x.b = append(x.b, '>')
+	x.b = strconv.AppendInt(x.b, n, 10)
+	x.b = append(x.b, '<', '/')
+	x.b = append(x.b, tag...)
+	x.b = append(x.b, '>', '\n')
+}
+
+// appendCents appends a non-negative amount in cents as "123.45".
+func appendCents(b []byte, cents int64) []byte {
+	if cents < 0 {
+		b = append(b, '-')
+		cents = -cents
+	}
+	b = strconv.AppendInt(b, cents/100, 10)
+	c := cents % 100
+	return append(b, '.', byte('0'+c/10), byte('0'+c%10))
+}
+
+// appendEscaped appends s with & < > escaped, for text nodes.
+func appendEscaped(b []byte, s string) []byte {
+	last := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
+		case '&':
+			esc = "&amp;"
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		default:
+			continue
+		}
+		b = append(b, s[last:i]...)
+		b = append(b, esc...)
+		last = i + 1
+	}
+	return append(b, s[last:]...)
+}
+
+// runeLen is the length in characters, which is what the schema limits count.
+func runeLen(s string) int { return utf8.RuneCountInString(s) }
