@@ -213,3 +213,5 @@ func TestResavedCommaFileError(t *testing.T) {
 		}
 	}
 }
+
+func outputDiscard() sdk.Output { return sdk.Output{Name: "bench.csv", W: io.Discard} }
