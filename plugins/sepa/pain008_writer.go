@@ -503,7 +503,7 @@ func (s *pain008Sink) encodeTx(t *sddTx) {
 		switch {
 		case t.origIBAN != "":
 			x.ibanAcct(7, "OrgnlDbtrAcct", t.origIBAN)
-		case t.smnda && !s.legacy:
+		case t.smnda: // same mandate, new debtor account at another bank (GBIC_3 and GBIC_5 alike)
 			x.open(7, "OrgnlDbtrAcct")
 			x.open(8, "Id")
 			x.open(9, "Othr")
@@ -511,14 +511,6 @@ func (s *pain008Sink) encodeTx(t *sddTx) {
 			x.close(9, "Othr")
 			x.close(8, "Id")
 			x.close(7, "OrgnlDbtrAcct")
-		case t.smnda:
-			x.open(7, "OrgnlDbtrAgt")
-			x.open(8, "FinInstnId")
-			x.open(9, "Othr")
-			x.leaf(10, "Id", "SMNDA")
-			x.close(9, "Othr")
-			x.close(8, "FinInstnId")
-			x.close(7, "OrgnlDbtrAgt")
 		}
 		x.close(6, "AmdmntInfDtls")
 	}
