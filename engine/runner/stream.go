@@ -1,0 +1,348 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/kontor-etl/kontor/engine/record"
+	"github.com/kontor-etl/kontor/engine/spec"
+	"github.com/kontor-etl/kontor/plugins/sdk"
+)
+
+func sortStrings(s []string) { sort.Strings(s) }
+
+// previewRows is the number of records per sink a dry run prints.
+const previewRows = 5
+
+// stream runs the stages concurrently: source -> transforms... -> sinks.
+// Channels have capacity 1, so each stage holds at most one batch while the
+// next one works on another: memory is bounded by a few batches per stage.
+func (x *execution) stream(parent context.Context) error {
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+
+	var wg sync.WaitGroup
+	start := func(f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil {
+				cancel(err)
+			}
+		}()
+	}
+	ch := make(chan *record.Batch, 1)
+	src := ch
+	start(func() error { return x.runSource(ctx, src) })
+	for _, t := range x.transforms {
+		in, out := ch, make(chan *record.Batch, 1)
+		ch = out
+		start(func() error { return x.runTransform(ctx, t, in, out) })
+	}
+	last := ch
+	start(func() error { return x.runSinks(ctx, last) })
+	wg.Wait()
+
+	if parent.Err() != nil {
+		return fmt.Errorf("run cancelled: %w", context.Cause(parent))
+	}
+	return context.Cause(ctx)
+}
+
+func send(ctx context.Context, out chan<- *record.Batch, b *record.Batch) error {
+	select {
+	case out <- b:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// attribute sets the step of rejects produced by step s.
+func attribute(rs []record.Reject, s *spec.Step) {
+	for i := range rs {
+		rs[i].Step = s.ID
+	}
+}
+
+func (x *execution) runSource(ctx context.Context, out chan<- *record.Batch) error {
+	defer close(out)
+	rt := x.src
+	if rt.source != nil {
+		defer func() { rt.closed = true; rt.source.Close() }()
+		return x.pump(ctx, rt.source, out)
+	}
+	for i, path := range rt.files {
+		if err := x.readFile(ctx, path, rt.names[i], out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (x *execution) readFile(ctx context.Context, path, name string, out chan<- *record.Batch) error {
+	rt := x.src
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", display(rt.step), err)
+	}
+	defer f.Close()
+	size := int64(-1)
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	t0 := time.Now()
+	src, err := rt.decoder.Open(ctx, sdk.Input{Name: name, R: f, Size: size})
+	rt.stats.dur += time.Since(t0)
+	if err != nil {
+		return fmt.Errorf("%s: %w", display(rt.step), err)
+	}
+	err = x.pump(ctx, src, out)
+	if cerr := src.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("%s: closing %s: %w", display(rt.step), name, cerr)
+	}
+	return err
+}
+
+// pump moves batches from a source to out.
+func (x *execution) pump(ctx context.Context, src sdk.Source, out chan<- *record.Batch) error {
+	rt := x.src
+	for {
+		t0 := time.Now()
+		b, err := src.Next(ctx)
+		rt.stats.dur += time.Since(t0)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			return fmt.Errorf("%s: %w", display(rt.step), err)
+		}
+		if b == nil {
+			continue
+		}
+		rt.stats.out += int64(len(b.Records))
+		rt.stats.rejected += int64(len(b.Rejects))
+		rt.stats.in += int64(len(b.Records) + len(b.Rejects))
+		attribute(b.Rejects, rt.step)
+		if len(b.Records) == 0 && len(b.Rejects) == 0 {
+			continue
+		}
+		if err := send(ctx, out, b); err != nil {
+			return err
+		}
+	}
+}
+
+func (x *execution) runTransform(ctx context.Context, t *transformRT, in <-chan *record.Batch, out chan<- *record.Batch) error {
+	defer close(out)
+	for b := range in {
+		prior := b.Rejects
+		b.Rejects = nil
+		nb := &record.Batch{Records: make([]record.Record, 0, len(b.Records))}
+		t.stats.in += int64(len(b.Records))
+		t0 := time.Now()
+		err := t.t.Process(ctx, b, nb)
+		t.stats.dur += time.Since(t0)
+		if err != nil {
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			return fmt.Errorf("%s: %w", display(t.step), err)
+		}
+		t.stats.out += int64(len(nb.Records))
+		t.stats.rejected += int64(len(nb.Rejects))
+		attribute(nb.Rejects, t.step)
+		if len(prior) > 0 {
+			nb.Rejects = append(prior, nb.Rejects...)
+		}
+		if len(nb.Records) == 0 && len(nb.Rejects) == 0 {
+			continue
+		}
+		if err := send(ctx, out, nb); err != nil {
+			return err
+		}
+	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	if f, ok := t.t.(sdk.Flusher); ok {
+		t0 := time.Now()
+		err := f.Flush(ctx, func(b *record.Batch) error {
+			if b == nil {
+				return nil
+			}
+			t.stats.out += int64(len(b.Records))
+			t.stats.rejected += int64(len(b.Rejects))
+			attribute(b.Rejects, t.step)
+			if len(b.Records) == 0 && len(b.Rejects) == 0 {
+				return nil
+			}
+			return send(ctx, out, b)
+		})
+		t.stats.dur += time.Since(t0)
+		if err != nil {
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			return fmt.Errorf("%s: flush: %w", display(t.step), err)
+		}
+	}
+	return nil
+}
+
+// runSinks is the last stage: it handles all rejects (in order) and routes
+// records to the sinks.
+func (x *execution) runSinks(ctx context.Context, in <-chan *record.Batch) error {
+	allRoute := true // every sink has a when: a record may be unrouted
+	for _, s := range x.sinks {
+		if s.when == nil {
+			allRoute = false
+		}
+	}
+	var routed []bool
+	var whenRejects []record.Reject
+	for b := range in {
+		if err := x.handleRejects(b.Rejects); err != nil {
+			return err
+		}
+		if len(b.Records) == 0 {
+			continue
+		}
+		if allRoute {
+			routed = append(routed[:0], make([]bool, len(b.Records))...)
+		}
+		for _, s := range x.sinks {
+			recs := b.Records
+			if s.when != nil {
+				recs, whenRejects = x.route(s, b.Records, routed, whenRejects[:0])
+				if len(whenRejects) > 0 {
+					if err := x.handleRejects(whenRejects); err != nil {
+						return err
+					}
+				}
+			}
+			if len(recs) == 0 {
+				continue
+			}
+			if err := x.write(ctx, s, recs); err != nil {
+				return err
+			}
+		}
+		if allRoute {
+			for i, ok := range routed {
+				if !ok {
+					x.unrouted++
+					if x.trackOrigins {
+						x.markRejected(b.Records[i].Origin, len(x.transforms)+1)
+					}
+				}
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return nil
+}
+
+// route returns the records for which s.when is true.
+func (x *execution) route(s *sinkRT, recs []record.Record, routed []bool, rejects []record.Reject) ([]record.Record, []record.Reject) {
+	var out []record.Record
+	for i, r := range recs {
+		v, err := s.when.Eval(r)
+		if err != nil {
+			rejects = append(rejects, record.Reject{Record: r, Step: s.step.ID, Field: "when", Reason: err.Error()})
+			continue
+		}
+		if v.Kind() != record.KindBool {
+			if v.IsNull() {
+				continue
+			}
+			rejects = append(rejects, record.Reject{Record: r, Step: s.step.ID, Field: "when",
+				Reason: fmt.Sprintf("condition %q gave %s, not bool", s.when.Source(), v.Kind())})
+			continue
+		}
+		if v.Bool() {
+			out = append(out, r)
+			if routed != nil {
+				routed[i] = true
+			}
+		}
+	}
+	s.stats.rejected += int64(len(rejects))
+	return out, rejects
+}
+
+func (x *execution) write(ctx context.Context, s *sinkRT, recs []record.Record) error {
+	s.stats.in += int64(len(recs))
+	if x.opts.DryRun && len(s.preview) < previewRows {
+		for _, r := range recs[:min(len(recs), previewRows-len(s.preview))] {
+			s.preview = append(s.preview, r.Clone())
+		}
+	}
+	t0 := time.Now()
+	rejects, err := s.sink.Write(ctx, &record.Batch{Records: recs})
+	s.stats.dur += time.Since(t0)
+	if err != nil {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		return fmt.Errorf("%s: %w", display(s.step), err)
+	}
+	s.stats.out += int64(len(recs) - len(rejects))
+	s.stats.rejected += int64(len(rejects))
+	if len(rejects) > 0 {
+		attribute(rejects, s.step)
+		return x.handleRejects(rejects)
+	}
+	return nil
+}
+
+// errRejected ends a run under on_error: fail or past max_rejects.
+var errRejected = errors.New("record rejected")
+
+// handleRejects writes rejects to the reject file, keeps the first ones for
+// the report and state, and applies the error policy.
+func (x *execution) handleRejects(rs []record.Reject) error {
+	for _, r := range rs {
+		x.rejTotal++
+		if len(x.repRejects) < MaxReportRejects {
+			x.repRejects = append(x.repRejects, r)
+		}
+		if len(x.stateRejects) < MaxStateRejects {
+			x.stateRejects = append(x.stateRejects, r)
+		}
+		if x.trackOrigins {
+			x.markRejected(r.Record.Origin, x.stepIndex[r.Step])
+		}
+		if x.rejTotal <= 10 {
+			x.log.Warn("record rejected", "origin", r.Record.Origin.String(), "step", r.Step, "field", r.Field, "reason", r.Reason)
+		}
+		if x.p.OnError.Policy == "fail" {
+			return fmt.Errorf("%w (on_error: fail): %s", errRejected, r.Error())
+		}
+		if max := x.p.OnError.MaxRejects; max > 0 && x.rejTotal > int64(max) {
+			return fmt.Errorf("more than %d records rejected (max_rejects), the last: %s", max, r.Error())
+		}
+		if err := x.rejects.write(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (x *execution) markRejected(o record.Origin, stage int) {
+	k := originKey(o)
+	if stage > x.rejectedAt[k] {
+		x.rejectedAt[k] = stage
+	}
+}
