@@ -134,6 +134,20 @@ func charsetOf(name string) (encoding.Encoding, error) {
 	return nil, fmt.Errorf("unknown encoding %q (want one of %s)", name, strings.Join(Encodings, ", "))
 }
 
+// Charmap returns the single-byte character map of the encoding enc, or
+// nil for UTF-8 (with or without BOM). Readers that scan the raw bytes
+// themselves (ASCII delimiters stay one byte in every supported encoding)
+// use it to decode only the fields that contain non-ASCII bytes, and to
+// report columns in characters of the original file. An unknown name is an
+// error.
+func Charmap(enc string) (*charmap.Charmap, error) {
+	cs, err := charsetOf(enc)
+	if err != nil || cs == nil {
+		return nil, err
+	}
+	return cs.(*charmap.Charmap), nil
+}
+
 // NewTextReader returns a reader that yields UTF-8 from r in the given
 // encoding; for UTF-8 a leading byte order mark is skipped. Invalid UTF-8
 // passes through unchanged (readers report it with a position).

@@ -1,0 +1,53 @@
+// Package csv is Kontor's built-in plugin for delimited text: csv.read
+// (a file source) and csv.write (a file sink).
+//
+// # Format
+//
+// The reader accepts RFC 4180 (https://www.rfc-editor.org/rfc/rfc4180)
+// and the variants found in German exchange files: any one-character
+// delimiter (";" and "|" are common), quoted fields containing the
+// delimiter, doubled quotes ("") and line breaks, LF or CRLF line ends, a
+// last line without a line end, blank lines (skipped), a UTF-8 byte order
+// mark, Windows-1252 / ISO-8859-1 / ISO-8859-15 text, decimal comma and
+// dates such as DD.MM.YYYY. Decisions where RFC 4180 is silent or strict:
+//
+//   - A quote inside an unquoted field is literal text (12" Pizza).
+//   - Text after a closing quote ("a"b) rejects the record; the rest of the
+//     field is read as unquoted text so the following records stay aligned.
+//   - Line breaks inside quoted fields are kept byte for byte (CRLF stays
+//     CRLF), so a file read and written again is unchanged.
+//   - A quoted field that is never closed is a file error at the line and
+//     column where the quote opens: every later record would be misread, so
+//     rejecting one record would hide lost data.
+//   - Records longer than MaxRecordBytes are a file error (bounded memory).
+//   - A UTF-8 BOM in a file declared as windows-1252 or ISO-8859 is a file
+//     error, because the file is evidently UTF-8.
+//   - Delimiter, quote and comment must be one byte in the file's encoding
+//     (for UTF-8: ASCII).
+//
+// # Positions
+//
+// Every record's Origin is {File, Line of its first byte, Col 1, Index
+// (1-based record number, header excluded)}. A reject for one field points
+// at that field: line (quoted line breaks counted) and column in
+// characters of the file, e.g. "abos.csv:12:34: amount: invalid decimal".
+//
+// # Types and nulls
+//
+// Declared columns are converted to string, int, decimal (record.Decimal,
+// exact), bool, date (record.Date) or datetime. Values of typed columns
+// are trimmed of blanks; a value listed in null_values (default: the empty
+// text) becomes null. String columns keep their text verbatim ("" stays
+// ""), unless trim or trim_space is set. A value that does not convert, a
+// missing required value, a ragged row and invalid UTF-8 each reject the
+// record with field, reason and position; reading continues. Datetimes
+// without a zone in their pattern are read in the process's local zone (TZ).
+//
+// # Speed
+//
+// The reader scans the raw bytes itself (bytes.IndexByte per line and
+// field); a record without quotes costs one string allocation, fields are
+// substrings of it, and the values of a whole batch share one allocation.
+// Decimals and the common date patterns are parsed without allocation. The
+// writer formats into one buffer and writes it in large chunks.
+package csv

@@ -1,0 +1,171 @@
+package csv
+
+import (
+	"bytes"
+	"context"
+	stdcsv "encoding/csv"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"testing/iotest"
+	"unicode/utf8"
+
+	"github.com/kontor-etl/kontor/engine/record"
+	"github.com/kontor-etl/kontor/plugins/sdk"
+)
+
+// fuzzConfigs are the reader configurations FuzzReader picks from.
+var fuzzConfigs = []string{
+	`{}`,
+	`{header: false}`,
+	`{encoding: windows-1252, delimiter: ";", decimal: ",", date_format: DD.MM.YYYY,
+	  columns: [{name: a, type: int}, {name: b, type: decimal}, {name: c, type: date, required: true}]}`,
+	`{ragged: pad, comment: "#", skip_rows: 1, trim_space: true, strict_header: false,
+	  columns: [{name: x, source: "2"}, {name: y, type: bool}]}`,
+	`{header: false, quote: "", delimiter: "|", encoding: iso-8859-15}`,
+}
+
+// readAll reads input with config i and returns a rendering of all
+// records and rejects, checking the origin invariants on the way.
+func readAll(t *testing.T, cfgText string, input []byte, wrap func(io.Reader) io.Reader) string {
+	t.Helper()
+	ctx := context.Background()
+	rc, _ := Plugin().Component("read")
+	cfg, err := sdk.ParseConfig(rc.Spec, cfgText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := rc.NewDecoder(ctx, cfg, sdk.Env{BatchSize: 7})
+	if err != nil {
+		t.Fatalf("config %s: %v", cfgText, err)
+	}
+	lines := bytes.Count(input, []byte{'\n'}) + 1
+	var r io.Reader = bytes.NewReader(input)
+	if wrap != nil {
+		r = wrap(r)
+	}
+	src, err := dec.Open(ctx, sdk.Input{Name: "f.csv", R: r, Size: -1})
+	if err != nil {
+		return "open: " + err.Error()
+	}
+	defer src.Close()
+	var out bytes.Buffer
+	check := func(o record.Origin, what string) {
+		if o.File != "f.csv" || o.Line < 1 || o.Line > lines || o.Col < 1 || o.Index < 1 {
+			t.Fatalf("%s with bad origin %+v (input has %d lines)", what, o, lines)
+		}
+	}
+	for {
+		b, err := src.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			out.WriteString("error: " + err.Error() + "\n")
+			break
+		}
+		if len(b.Records)+len(b.Rejects) == 0 {
+			t.Fatal("empty batch")
+		}
+		for _, r := range b.Records {
+			check(r.Origin, "record")
+			if r.Origin.Col != 1 {
+				t.Fatalf("record origin col %d", r.Origin.Col)
+			}
+			if len(r.Values) != r.Schema.Len() {
+				t.Fatalf("record has %d values for %d fields", len(r.Values), r.Schema.Len())
+			}
+			out.WriteString(renderRecord(r) + "\n")
+		}
+		for _, rj := range b.Rejects {
+			check(rj.Record.Origin, "reject")
+			if rj.Reason == "" {
+				t.Fatal("reject without reason")
+			}
+			out.WriteString("reject " + rj.Error() + "\n")
+		}
+	}
+	return out.String()
+}
+
+func FuzzReader(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/*/input.csv")
+	for i, p := range seeds {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, uint8(i))
+	}
+	f.Add([]byte("a,b\n\"x\"\"y\",\"\r\n\"\r\n"), uint8(0))
+	f.Add([]byte("\"\n"), uint8(1))
+	f.Fuzz(func(t *testing.T, input []byte, mode uint8) {
+		cfg := fuzzConfigs[int(mode)%len(fuzzConfigs)]
+		got := readAll(t, cfg, input, nil)
+		if got1 := readAll(t, cfg, input, iotest.OneByteReader); got1 != got {
+			t.Fatalf("one-byte reads differ:\n%s\nvs\n%s", got1, got)
+		}
+		if int(mode)%len(fuzzConfigs) == 1 {
+			compareStdlib(t, input)
+		}
+	})
+}
+
+// compareStdlib checks the scanner against encoding/csv on inputs both
+// must read the same way: valid UTF-8 without CR (encoding/csv turns
+// quoted CRLF into LF, which Kontor keeps) and without a BOM, accepted by
+// encoding/csv in its strict mode.
+func compareStdlib(t *testing.T, input []byte) {
+	if !utf8.Valid(input) || bytes.IndexByte(input, '\r') >= 0 || bytes.HasPrefix(input, []byte{0xEF, 0xBB, 0xBF}) {
+		return
+	}
+	cr := stdcsv.NewReader(bytes.NewReader(input))
+	cr.FieldsPerRecord = -1
+	want, err := cr.ReadAll()
+	if err != nil {
+		return
+	}
+	cr = stdcsv.NewReader(bytes.NewReader(input))
+	cr.FieldsPerRecord = -1
+	var wantLines []int
+	for {
+		if _, err := cr.Read(); err != nil {
+			break
+		}
+		l, _ := cr.FieldPos(0)
+		wantLines = append(wantLines, l)
+	}
+	sc := newScanner(bytes.NewReader(input), ',', '"', true, 0, false, nil)
+	var got [][]string
+	var gotLines []int
+	for {
+		ok, err := sc.next()
+		if err != nil {
+			t.Fatalf("scanner: %v (encoding/csv read it)", err)
+		}
+		if !ok {
+			break
+		}
+		rec := make([]string, len(sc.fields))
+		for i, f := range sc.fields {
+			rec[i] = sc.rec[f.start:f.end]
+		}
+		if sc.bad != "" {
+			t.Fatalf("scanner reports %q (encoding/csv read it)", sc.bad)
+		}
+		got = append(got, rec)
+		gotLines = append(gotLines, sc.recLine)
+	}
+	if len(got) == 0 && len(want) == 0 {
+		return
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("records differ from encoding/csv:\n got %q\nwant %q", got, want)
+	}
+	if !reflect.DeepEqual(gotLines, wantLines) {
+		t.Fatalf("lines differ from encoding/csv: got %v, want %v", gotLines, wantLines)
+	}
+}
