@@ -1,15 +1,18 @@
-// Package all is the explicit list of Kontor's built-in plugins. Only
-// cmd/ imports it; there is no init() registration anywhere.
+// Package all lists Kontor's built-in plugins. It is the one place that
+// names them; cmd/kontor passes Builtins() to the plugin host. There is no
+// init() registration: add a plugin by adding one line here.
 package all
 
 import (
 	"github.com/kontor-etl/kontor/plugins/csv"
 	"github.com/kontor-etl/kontor/plugins/sdk"
+	"github.com/kontor-etl/kontor/plugins/sepa"
 )
 
 // Builtins returns the built-in plugins in a fixed order.
 func Builtins() []sdk.Plugin {
 	return []sdk.Plugin{
 		csv.Plugin(),
+		sepa.Plugin(),
 	}
 }
