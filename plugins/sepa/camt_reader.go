@@ -322,6 +322,7 @@ func (p *camtParser) parse(r io.Reader) error {
 	}
 	found := false
 	for {
+		line, col := p.x.pos()
 		t, err := p.x.token()
 		if err != nil {
 			if err == io.EOF {
@@ -332,7 +333,7 @@ func (p *camtParser) parse(r io.Reader) error {
 		switch t := t.(type) {
 		case xml.StartElement:
 			if _, ok := camtKinds[t.Name.Local]; !ok {
-				return p.x.errAt("<%s> is not a camt.052/053/054 message (want BkToCstmrStmt, BkToCstmrAcctRpt or BkToCstmrDbtCdtNtfctn)", t.Name.Local)
+				return fmt.Errorf("%s:%d:%d: <%s> is not a camt.052/053/054 message (want BkToCstmrStmt, BkToCstmrAcctRpt or BkToCstmrDbtCdtNtfctn)", p.file, line, col, t.Name.Local)
 			}
 			ns := t.Name.Space
 			if ns == "" {

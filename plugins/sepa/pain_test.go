@@ -209,6 +209,9 @@ func golden(t *testing.T, path string, got []byte) {
 			_ = os.Remove(path)
 			return
 		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -194,7 +194,9 @@ func newXMLDecoder(r io.Reader) (*xml.Decoder, error) {
 		}
 	}
 	d := xml.NewDecoder(src)
-	d.Strict = true
+	// Not strict: a raw '&' in a name (seen in bank files) is kept as text.
+	// Missing end tags still fail at the end of the file.
+	d.Strict = false
 	// The bytes are UTF-8 by now, whatever the declaration says.
 	d.CharsetReader = func(_ string, in io.Reader) (io.Reader, error) { return in, nil }
 	return d, nil
