@@ -347,7 +347,7 @@ func (p *Program) compile(s *record.Schema) (b *binding, err error) {
 		return nil, cerr
 	}
 	rw := &rewriter{}
-	cfg.Visitors = append([]ast.Visitor{rw}, cfg.Visitors...)
+	cfg.Visitors = append(append([]ast.Visitor{rw}, cfg.Visitors...), typeReset{rw})
 	_, err = new(checker.Checker).PatchAndCheck(tree, cfg)
 	if rw.err != nil {
 		return nil, p.convert(rw.err, source)
@@ -486,7 +486,7 @@ func (p *Program) convert(err error, source file.Source) error {
 }
 
 func humanize(msg string) string {
-	msg = typeNames.Replace(msg)
+	msg = strings.TrimSpace(typeNames.Replace(msg))
 	if strings.HasPrefix(msg, "expected bool, but got ") {
 		msg = "condition must be bool, but is " + strings.TrimPrefix(msg, "expected bool, but got ")
 	}

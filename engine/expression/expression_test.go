@@ -98,6 +98,7 @@ func TestCompileErrors(t *testing.T) {
 		{"status == \"a\"\n  && amuont > 1", sdk.ExprBool, 2, 6, `undefined field "amuont"`, `did you mean "amount"?`},
 		{`name > 10`, sdk.ExprBool, 1, 6, "invalid operation: > (mismatched types string and int)", ""},
 		{`amount + "x"`, sdk.ExprValue, 1, 8, "invalid operation: + (mismatched types decimal and string)", ""},
+		{`amount > 0 && amount * "2" > 1`, sdk.ExprBool, 1, 22, "invalid operation: * (mismatched types decimal and string)", ""},
 		{`due < 3`, sdk.ExprBool, 1, 5, "invalid operation: < (mismatched types date and int)", ""},
 		{`uper(name)`, sdk.ExprValue, 1, 1, `unknown function "uper"`, `did you mean "upper"?`},
 		{`upper(name, 1)`, sdk.ExprValue, 1, 1, "too many arguments to call upper", ""},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/checker/nature"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm/runtime"
 
@@ -71,8 +72,30 @@ func internalName(op, variant string) string { return "$" + opNames[op] + "_" + 
 // arithmetic and comparisons become calls of the internal operator
 // functions, int / int becomes an exact decimal division.
 type rewriter struct {
-	err *file.Error
+	err     *file.Error
+	patched []ast.Node
 }
+
+// Visit of the rewriter's second pass: the checker does not look into
+// calls whose type is set, so the types set while rewriting (needed by
+// parent nodes during the walk) are cleared again for the final check,
+// which then checks the arguments and derives the type from the
+// function's signature.
+type typeReset struct{ rw *rewriter }
+
+func (t typeReset) Visit(*ast.Node) {
+	for _, n := range t.rw.patched {
+		n.SetNature(nature.Nature{})
+	}
+}
+
+// Reset and ShouldRepeat make typeReset a "repeatable" visitor, which expr
+// runs after the others, right before the final check (it must be the
+// last visitor).
+func (t typeReset) Reset() {}
+
+// ShouldRepeat reports false: one pass is enough.
+func (t typeReset) ShouldRepeat() bool { return false }
 
 func (w *rewriter) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
@@ -137,6 +160,7 @@ func (w *rewriter) call(node *ast.Node, name string, t reflect.Type, args ...ast
 	c := &ast.CallNode{Callee: &ast.IdentifierNode{Value: name}, Arguments: args}
 	ast.Patch(node, c)
 	c.SetType(t)
+	w.patched = append(w.patched, c)
 }
 
 func (w *rewriter) fail(n ast.Node, format string, args ...any) {

@@ -62,6 +62,8 @@ type Step struct {
 
 	// positions maps config paths to YAML positions for FieldErrors.
 	positions map[string]diag.Pos
+	// hasErrors is set by the loader when the step's config has errors.
+	hasErrors bool
 }
 
 // PosOf returns the YAML position of a config path of this step ("" is the
