@@ -1,0 +1,261 @@
+package layout
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/kontor-etl/kontor/engine/record"
+)
+
+func textOf(v record.Value, dec byte) string {
+	switch v.Kind() {
+	case record.KindNull:
+		return ""
+	case record.KindString:
+		return v.Str()
+	case record.KindDecimal:
+		return v.Decimal().Format(dec, -1)
+	case record.KindDate:
+		return v.Date().Format("DD.MM.YYYY")
+	}
+	return v.String()
+}
+
+func decimalOf(v record.Value, dec byte) (record.Decimal, error) {
+	switch v.Kind() {
+	case record.KindDecimal, record.KindInt:
+		return v.Decimal(), nil
+	case record.KindString:
+		s := strings.TrimSpace(v.Str())
+		if strings.IndexByte(s, ',') >= 0 {
+			return record.ParseDecimal(s, ',')
+		}
+		return record.ParseDecimal(s, '.')
+	}
+	return record.Decimal{}, fmt.Errorf("a %s value is not an amount", v.Kind())
+}
+
+// formatValue renders v for field f (before padding). It returns a reason for invalid values.
+func (lay *Layout) formatValue(f *Field, v record.Value) (string, string) {
+	dec := lay.Decimal[0]
+	if v.IsNull() || (v.Kind() == record.KindString && v.Str() == "") {
+		if f.Required {
+			return "", "required"
+		}
+		return "", ""
+	}
+	switch f.Type {
+	case "int":
+		switch v.Kind() {
+		case record.KindInt:
+			return strconv.FormatInt(v.Int(), 10), ""
+		case record.KindDecimal:
+			if d := v.Decimal(); d.IsInt() {
+				return d.Trunc(0).String(), ""
+			}
+			return "", fmt.Sprintf("%s is not a whole number", v.Decimal())
+		}
+		s := strings.TrimSpace(textOf(v, dec))
+		if _, err := strconv.ParseInt(s, 10, 64); err != nil {
+			return "", fmt.Sprintf("%q is not a whole number", s)
+		}
+		return s, ""
+	case "amount":
+		d, err := decimalOf(v, dec)
+		if err != nil {
+			return "", err.Error()
+		}
+		return f.formatAmount(d, dec)
+	case "date":
+		var d record.Date
+		switch v.Kind() {
+		case record.KindDate, record.KindDateTime:
+			d = v.Date()
+		default:
+			s := textOf(v, dec)
+			var err error
+			if d, err = record.ParseDate(s, "YYYY-MM-DD"); err != nil {
+				if d, err = record.ParseDate(s, f.Format); err != nil {
+					return "", fmt.Sprintf("%q is not a date (want YYYY-MM-DD or %s)", s, f.Format)
+				}
+			}
+		}
+		return d.Format(f.Format), ""
+	case "sh":
+		if v.Kind() == record.KindString {
+			s := strings.TrimSpace(v.Str())
+			if s == f.Debit || s == f.Credit {
+				return s, ""
+			}
+		}
+		d, err := decimalOf(v, dec)
+		if err != nil {
+			return "", fmt.Sprintf("want %s/%s or an amount: %v", f.Debit, f.Credit, err)
+		}
+		if d.Sign() < 0 {
+			return f.Credit, ""
+		}
+		return f.Debit, ""
+	}
+	return textOf(v, dec), ""
+}
+
+func (f *Field) formatAmount(d record.Decimal, dec byte) (string, string) {
+	if d.Scale() > f.decimals && !d.Round(f.decimals).Equal(d) {
+		return "", fmt.Sprintf("%s has more than %d decimal places", d, f.decimals)
+	}
+	neg := d.Sign() < 0
+	d = d.Abs().Round(f.decimals)
+	var s string
+	if f.Implied {
+		coef, _ := d.Coef()
+		s = strconv.FormatUint(coef, 10)
+		if f.decimals > 0 && len(s) <= f.decimals {
+			s = strings.Repeat("0", f.decimals-len(s)+1) + s
+		}
+	} else {
+		s = d.Format(dec, f.decimals)
+	}
+	sign := ""
+	switch f.Sign {
+	case "", "leading":
+		if neg {
+			sign = "-"
+		}
+	case "always":
+		sign = "+"
+		if neg {
+			sign = "-"
+		}
+	case "trailing":
+		if neg {
+			return s + "-", ""
+		}
+		if f.Width > 0 {
+			return s + " ", "" // keep the sign position
+		}
+		return s, ""
+	case "none":
+	}
+	if sign != "" && f.Width > 0 && f.right && f.pad == '0' {
+		// Zero padding goes between sign and digits: -0001234.
+		w := f.Width - 1
+		if n := utf8.RuneCountInString(s); n < w {
+			s = strings.Repeat("0", w-n) + s
+		}
+	}
+	return sign + s, ""
+}
+
+// fit pads or checks s to the field width. It returns a reason when s does not fit.
+func (lay *Layout) fit(f *Field, s string) (string, string) {
+	if f.Width <= 0 {
+		return s, ""
+	}
+	n := utf8.RuneCountInString(s)
+	if n > f.Width {
+		if f.Type == "amount" || f.Type == "int" || f.Type == "date" {
+			return "", fmt.Sprintf("value %q has %d characters, the field is %d wide (numbers are never cut)", s, n, f.Width)
+		}
+		if !f.Truncate {
+			return "", fmt.Sprintf("value %q has %d characters, the field is %d wide (set truncate: true to cut text)", s, n, f.Width)
+		}
+		i := 0
+		for k := 0; k < f.Width; k++ {
+			_, sz := utf8.DecodeRuneInString(s[i:])
+			i += sz
+		}
+		return s[:i], ""
+	}
+	if lay.Format != "fixed" || n == f.Width {
+		return s, ""
+	}
+	pad := strings.Repeat(string(f.pad), f.Width-n)
+	if f.right {
+		return pad + s, ""
+	}
+	return s + pad, ""
+}
+
+// parseValue converts the text of a field back into a value (layout.read).
+func (lay *Layout) parseValue(f *Field, s string) (record.Value, string) {
+	raw := s
+	if lay.Format == "fixed" {
+		if f.right {
+			s = strings.TrimLeft(s, string(f.pad))
+			if f.pad != ' ' {
+				s = strings.TrimLeft(s, " ")
+			}
+		} else {
+			s = strings.TrimRight(s, string(f.pad))
+			if f.pad != ' ' {
+				s = strings.TrimRight(s, " ")
+			}
+		}
+	}
+	switch f.Type {
+	case "int":
+		s = strings.TrimSpace(s)
+		if s == "" {
+			if strings.Trim(raw, "0") == "" && raw != "" {
+				return record.Int(0), ""
+			}
+			return record.Null, ""
+		}
+		i, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return record.Null, fmt.Sprintf("%q is not a whole number", raw)
+		}
+		return record.Int(i), ""
+	case "amount":
+		t := strings.TrimSpace(raw)
+		if t == "" {
+			return record.Null, ""
+		}
+		neg := false
+		switch {
+		case strings.HasPrefix(t, "-"):
+			neg, t = true, t[1:]
+		case strings.HasPrefix(t, "+"):
+			t = t[1:]
+		case strings.HasSuffix(t, "-"):
+			neg, t = true, t[:len(t)-1]
+		}
+		t = strings.TrimSpace(t)
+		var d record.Decimal
+		var err error
+		if f.Implied {
+			var coef int64
+			coef, err = strconv.ParseInt(t, 10, 64)
+			if err == nil {
+				d, err = record.NewDecimal(coef, f.decimals)
+			}
+		} else {
+			d, err = record.ParseDecimal(t, lay.Decimal[0])
+		}
+		if err != nil {
+			return record.Null, fmt.Sprintf("%q is not an amount", raw)
+		}
+		if neg {
+			d = d.Neg()
+		}
+		return record.Dec(d), ""
+	case "date":
+		s = strings.TrimSpace(s)
+		if s == "" || strings.Trim(s, "0") == "" {
+			return record.Null, ""
+		}
+		t, err := time.Parse(record.GoLayout(f.Format), s)
+		if err != nil {
+			return record.Null, fmt.Sprintf("%q is not a date %s", raw, f.Format)
+		}
+		return record.DateValue(record.DateOf(t)), ""
+	}
+	if f.pad == ' ' || lay.Format != "fixed" {
+		return record.String(s), ""
+	}
+	return record.String(strings.TrimSpace(raw)), ""
+}

@@ -1,0 +1,380 @@
+package layout
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/kontor-etl/kontor/engine/record"
+	"github.com/kontor-etl/kontor/plugins/sdk"
+)
+
+// Read returns the layout.read source component.
+func Read() sdk.Component {
+	return sdk.Component{
+		Name: "read", Kind: sdk.KindSource, IO: sdk.IOFile,
+		Summary: "Reads a delimited or fixed-width file described by a layout YAML file.",
+		Description: "Reads files written with layout.write (round trips, tests, return files). Header and trailer records are " +
+			"checked: constants must match and the trailer's count and control sums must equal what was read, otherwise the " +
+			"file fails with the trailer's position. Fields with const values are checked and not emitted; an sh field " +
+			"turns its amount negative for the credit indicator.",
+		Spec:       writeSpec,
+		Examples:   []string{"type: layout.read\npath: in/sollstellung.txt\nconfig:\n  layout: layouts/sollstellung-fixed.yaml\n"},
+		NewDecoder: newDecoder,
+	}
+}
+
+type decoder struct {
+	lay *Layout
+	env sdk.Env
+}
+
+func newDecoder(_ context.Context, c sdk.Config, env sdk.Env) (sdk.Decoder, error) {
+	lay, err := loadFromConfig(c, env)
+	if err != nil {
+		return nil, err
+	}
+	return NewDecoder(lay, env), nil
+}
+
+// NewDecoder returns a decoder for a loaded layout.
+func NewDecoder(lay *Layout, env sdk.Env) sdk.Decoder { return &decoder{lay: lay, env: env} }
+
+// ErrControl is wrapped by errors for header/trailer records that do not match the data.
+var ErrControl = errors.New("control record mismatch")
+
+// Open implements sdk.Decoder.
+func (d *decoder) Open(_ context.Context, in sdk.Input) (sdk.Source, error) {
+	r, err := sdk.NewTextReader(in.R, d.lay.Encoding)
+	if err != nil {
+		return nil, err
+	}
+	s := &source{lay: d.lay, name: in.Name, br: bufio.NewReaderSize(r, 64*1024), batch: d.env.BatchSize, env: d.env}
+	if s.batch <= 0 {
+		s.batch = 1000
+	}
+	var fields []record.Field
+	for i, f := range d.lay.Record.Fields {
+		if f.hasConst || f.Type == "sh" || f.agg.kind != "" {
+			continue
+		}
+		k := record.KindString
+		switch f.Type {
+		case "int":
+			k = record.KindInt
+		case "amount":
+			k = record.KindDecimal
+		case "date":
+			k = record.KindDate
+		}
+		fields = append(fields, record.Field{Name: f.Source, Kind: k})
+		s.emit = append(s.emit, i)
+	}
+	if s.schema, err = record.NewSchema(fields...); err != nil {
+		return nil, fmt.Errorf("layout %s: %w", d.lay.File, err)
+	}
+	n := len(d.lay.Record.Fields)
+	s.sum, s.sumAbs, s.sumSH = make([]record.Decimal, n), make([]record.Decimal, n), make([]record.Decimal, n)
+	// Prime the one-line look-ahead so the last line can be recognised as the trailer.
+	s.next, s.nextErr = s.readLine()
+	if d.lay.Format == "delimited" && d.lay.CaptionLine {
+		s.advance()
+	}
+	if d.lay.Header != nil {
+		line, lno, err := s.advance()
+		if err != nil {
+			return nil, s.errAt(1, 1, "missing header record: %v", err)
+		}
+		if err := s.checkControl(d.lay.Header, line, lno, false); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+type source struct {
+	lay     *Layout
+	env     sdk.Env
+	name    string
+	br      *bufio.Reader
+	schema  *record.Schema
+	emit    []int
+	batch   int
+	lineNo  int
+	next    string
+	nextErr error
+	nextNo  int
+	count   int64
+	sum     []record.Decimal
+	sumAbs  []record.Decimal
+	sumSH   []record.Decimal
+	cells   []string
+	cols    []int
+}
+
+func (s *source) errAt(line, col int, format string, args ...any) error {
+	return fmt.Errorf("%s:%d:%d: %s", s.name, line, col, fmt.Sprintf(format, args...))
+}
+
+func (s *source) readLine() (string, error) {
+	l, err := s.br.ReadString('\n')
+	if l == "" && err != nil {
+		return "", err
+	}
+	s.lineNo++
+	s.nextNo = s.lineNo
+	l = strings.TrimSuffix(l, "\n")
+	l = strings.TrimSuffix(l, "\r")
+	return l, nil
+}
+
+// advance returns the look-ahead line and reads the next one.
+func (s *source) advance() (string, int, error) {
+	if s.nextErr != nil {
+		return "", s.lineNo, s.nextErr
+	}
+	line, no := s.next, s.nextNo
+	s.next, s.nextErr = s.readLine()
+	return line, no, nil
+}
+
+func (s *source) atLast() bool { return s.nextErr != nil }
+
+// split cuts a line into cells with their 1-based columns, or returns a reason.
+func (s *source) split(p *Part, line string) string {
+	s.cells, s.cols = s.cells[:0], s.cols[:0]
+	lay := s.lay
+	if lay.Format == "fixed" {
+		if n := utf8.RuneCountInString(line); n != p.width {
+			return fmt.Sprintf("line has %d characters, the layout %d", n, p.width)
+		}
+		i, col := 0, 1
+		for _, f := range p.Fields {
+			j := i
+			for k := 0; k < f.Width; k++ {
+				_, sz := utf8.DecodeRuneInString(line[j:])
+				j += sz
+			}
+			s.cells = append(s.cells, line[i:j])
+			s.cols = append(s.cols, col)
+			col += f.Width
+			i = j
+		}
+		return ""
+	}
+	d := lay.Delimiter
+	q := lay.Quote
+	i := 0
+	for {
+		start := i
+		if q != "" && strings.HasPrefix(line[i:], q) {
+			var sb strings.Builder
+			j := i + len(q)
+			closed := false
+			for j < len(line) {
+				if strings.HasPrefix(line[j:], q) {
+					if strings.HasPrefix(line[j+len(q):], q) {
+						sb.WriteString(q)
+						j += 2 * len(q)
+						continue
+					}
+					closed = true
+					j += len(q)
+					break
+				}
+				sb.WriteByte(line[j])
+				j++
+			}
+			if !closed {
+				return "unterminated quoted field"
+			}
+			s.cells = append(s.cells, sb.String())
+			i = j
+		} else {
+			k := strings.Index(line[i:], d)
+			if k < 0 {
+				s.cells = append(s.cells, line[i:])
+				i = len(line)
+			} else {
+				s.cells = append(s.cells, line[i:i+k])
+				i += k
+			}
+		}
+		s.cols = append(s.cols, utf8.RuneCountInString(line[:start])+1)
+		if i >= len(line) {
+			break
+		}
+		if !strings.HasPrefix(line[i:], d) {
+			return fmt.Sprintf("unexpected text after a quoted field at column %d", utf8.RuneCountInString(line[:i])+1)
+		}
+		i += len(d)
+	}
+	if len(s.cells) != len(p.Fields) {
+		return fmt.Sprintf("line has %d fields, the layout %d", len(s.cells), len(p.Fields))
+	}
+	return ""
+}
+
+// checkControl verifies a header or trailer line.
+func (s *source) checkControl(p *Part, line string, lno int, trailer bool) error {
+	if reason := s.split(p, line); reason != "" {
+		return s.errAt(lno, 1, "%s record: %s", map[bool]string{false: "header", true: "trailer"}[trailer], reason)
+	}
+	for i, f := range p.Fields {
+		cell := s.cells[i]
+		col := s.cols[i]
+		if f.hasConst {
+			if got := strings.TrimSpace(cell); got != strings.TrimSpace(f.Const) {
+				return s.errAt(lno, col, "%s: %q, want %q", f.Name, got, f.Const)
+			}
+			continue
+		}
+		if !trailer || f.agg.kind == "" || f.agg.kind == "run_date" {
+			continue
+		}
+		v, reason := s.lay.parseValue(f, cell)
+		if reason != "" {
+			return s.errAt(lno, col, "%s: %s", f.Name, reason)
+		}
+		var want record.Value
+		lines := s.count + 1
+		if s.lay.Header != nil {
+			lines++
+		}
+		switch f.agg.kind {
+		case "count":
+			want = record.Int(s.count)
+		case "count_all":
+			want = record.Int(lines)
+		case "sum":
+			want = record.Dec(s.sum[f.agg.field])
+		case "sum_abs":
+			want = record.Dec(s.sumAbs[f.agg.field])
+		case "sum_sh":
+			if f.agg.shField >= 0 {
+				want = record.Dec(s.sumSH[f.agg.field])
+			} else {
+				want = record.Dec(s.sum[f.agg.field])
+			}
+		}
+		if !v.Equal(want) {
+			return fmt.Errorf("%w: %s", ErrControl, s.errAt(lno, col, "trailer %s is %s, but the records give %s", f.Name, v, want))
+		}
+	}
+	return nil
+}
+
+// Next implements sdk.Source.
+func (s *source) Next(ctx context.Context) (*record.Batch, error) {
+	b := &record.Batch{}
+	for len(b.Records) < s.batch {
+		line, lno, err := s.advance()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
+		if s.lay.Trailer != nil && s.atLast() {
+			if err := s.checkControl(s.lay.Trailer, line, lno, true); err != nil {
+				return nil, err
+			}
+			break
+		}
+		if line == "" && s.atLast() {
+			break
+		}
+		s.parse(line, lno, b)
+	}
+	if s.lay.Trailer != nil && s.atLast() && len(b.Records) == 0 && len(b.Rejects) == 0 && s.nextErr == io.EOF && s.trailerMissing() {
+		return nil, s.errAt(s.lineNo, 1, "missing trailer record")
+	}
+	if len(b.Records) == 0 && len(b.Rejects) == 0 {
+		return nil, io.EOF
+	}
+	return b, nil
+}
+
+func (s *source) trailerMissing() bool { return false }
+
+func (s *source) parse(line string, lno int, b *record.Batch) {
+	r := record.New(s.schema, record.Origin{File: s.name, Line: lno, Col: 1, Index: s.count + 1})
+	if reason := s.split(s.lay.Record, line); reason != "" {
+		b.Reject(r, "layout.read", "", reason)
+		return
+	}
+	vals := make([]record.Value, len(s.lay.Record.Fields))
+	for i, f := range s.lay.Record.Fields {
+		if f.hasConst {
+			if got := strings.TrimSpace(s.cells[i]); got != strings.TrimSpace(f.Const) {
+				r.Origin.Col = s.cols[i]
+				b.Reject(r, "layout.read", f.Name, fmt.Sprintf("%q, want %q", got, f.Const))
+				return
+			}
+			continue
+		}
+		if f.Type == "sh" {
+			vals[i] = record.String(strings.TrimSpace(s.cells[i]))
+			continue
+		}
+		v, reason := s.lay.parseValue(f, s.cells[i])
+		if reason != "" {
+			r.Origin.Col = s.cols[i]
+			b.Reject(r, "layout.read", f.Name, reason)
+			return
+		}
+		vals[i] = v
+	}
+	// An sh indicator turns its source amount negative for the credit character.
+	for i, f := range s.lay.Record.Fields {
+		if f.Type != "sh" || vals[i].Str() != f.Credit {
+			continue
+		}
+		if j := s.lay.recordIndex(f.Source); j >= 0 && vals[j].Kind() == record.KindDecimal && s.lay.Record.Fields[j].Sign == "none" {
+			vals[j] = record.Dec(vals[j].Decimal().Neg())
+		}
+	}
+	for i, f := range s.lay.Record.Fields {
+		if f.Type != "amount" || vals[i].IsNull() {
+			continue
+		}
+		d := vals[i].Decimal()
+		s.sum[i], _ = s.sum[i].Add(d)
+		s.sumAbs[i], _ = s.sumAbs[i].Add(d.Abs())
+	}
+	for _, p := range []*Part{s.lay.Trailer} {
+		if p == nil {
+			continue
+		}
+		for _, f := range p.Fields {
+			if f.agg.kind == "sum_sh" && f.agg.shField >= 0 {
+				d := vals[f.agg.field].Decimal().Abs()
+				if vals[f.agg.shField].Str() == s.lay.Record.Fields[f.agg.shField].Credit || strings.TrimSpace(s.cells[f.agg.shField]) == s.lay.Record.Fields[f.agg.shField].Credit {
+					d = d.Neg()
+				}
+				s.sumSH[f.agg.field], _ = s.sumSH[f.agg.field].Add(d)
+			}
+		}
+	}
+	for k, i := range s.emit {
+		r.Values[k] = vals[i]
+	}
+	s.count++
+	b.Records = append(b.Records, r)
+}
+
+// Close implements sdk.Source.
+func (s *source) Close() error { return nil }
+
+// Plugin returns the layout plugin.
+func Plugin() sdk.Plugin {
+	return sdk.Plugin{
+		Name: "layout", Version: "0.1.0",
+		Description: "Declarative delimited and fixed-width layouts with Vorsatz/Nachsatz for municipal finance imports.",
+		Components:  []sdk.Component{Read(), Write()},
+	}
+}
