@@ -1,0 +1,251 @@
+package funcs
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/kontor-etl/kontor/plugins/sdk/checkdigit"
+)
+
+const gCheck = "Check digits"
+
+func checkDigitFuncs() []Func {
+	return []Func{
+		{
+			Name: "luhn_digit", Group: gCheck,
+			Doc:     "Returns the Luhn (modulo 10, weights 2-1, Bundesbank method 00) check digit of a digit string; separators ' ', '.', '-', '/', '_' are ignored, other characters are an error.",
+			Example: `luhn_digit("0701172") == "9" && luhn_digit("070-1172") == "9"`,
+			Fn:      computeFn("luhn_digit", fixedMethod("luhn_digit", checkdigit.Luhn())),
+			Types:   []any{new(func(string) string)},
+		},
+		{
+			Name: "luhn_valid", Group: gCheck,
+			Doc:     "Reports whether the last digit of s is its Luhn check digit (separators ignored); false for null or non-digits.",
+			Example: `luhn_valid("07011729") && !luhn_valid("07011720")`,
+			Fn:      validateFn("luhn_valid", fixedMethod("luhn_valid", checkdigit.Luhn())),
+			Types:   []any{new(func(string) bool)},
+		},
+		{
+			Name: "mod11_digit", Group: gCheck,
+			Doc: "Returns the modulo 11 check digit of a digit string with weights applied cyclically from the right " +
+				"(default [2, 3, 4, 5, 6, 7]); results 10 and 11 give \"0\". Separators are ignored.",
+			Example: `mod11_digit("01015500001") == "0" && mod11_digit("123", [2, 3]) == mod11_digit("123", [2, 3, 2])`,
+			Fn:      computeFn("mod11_digit", mod11Method("mod11_digit")),
+			Types:   []any{new(func(string) string), new(func(string, []any) string)},
+		},
+		{
+			Name: "mod11_valid", Group: gCheck,
+			Doc:     "Reports whether the last digit of s is its modulo 11 check digit (optional weights as for mod11_digit); false for null or non-digits.",
+			Example: `mod11_valid("010155000010") && !mod11_valid("010155000011")`,
+			Fn:      validateFn("mod11_valid", mod11Method("mod11_valid")),
+			Types:   []any{new(func(string) bool), new(func(string, []any) bool)},
+		},
+		{
+			Name: "check_digit", Group: gCheck,
+			Doc: "Returns the check digit of a digit payload for a method: a name (\"none\", \"luhn\", \"mod11\") or a map with the " +
+				"keys of the kassenzeichen check_digit option (method, weights, direction, cyclic, modulus, digit_sum, remainder, map10, map11).",
+			Example: `check_digit("0701172", "luhn") == "9" && check_digit("123", {method: "weighted", weights: [1, 2], modulus: 10}) == check_digit("123", {method: "weighted", weights: [1, 2], modulus: 10})`,
+			Fn:      computeFn("check_digit", configuredMethod("check_digit")),
+			Types:   []any{new(func(string, string) string), new(func(string, map[string]any) string)},
+		},
+		{
+			Name: "kassenzeichen_valid", Group: gCheck,
+			Doc: "Reports whether a Kassenzeichen (display separators ignored) ends with the right check digit for the method " +
+				"(as for check_digit); false for null or non-digits, an invalid method is an error.",
+			Example: `kassenzeichen_valid("8.8057.0000.0001-" + check_digit("880570000000" + "1", "mod11"), "mod11")`,
+			Fn:      validateFn("kassenzeichen_valid", configuredMethod("kassenzeichen_valid")),
+			Types:   []any{new(func(string, string) bool), new(func(string, map[string]any) bool)},
+		},
+	}
+}
+
+// methodOf picks the check-digit method from the arguments after the first.
+type methodOf func(args []any) (checkdigit.Method, error)
+
+func fixedMethod(fn string, m checkdigit.Method) methodOf {
+	return func(args []any) (checkdigit.Method, error) {
+		if err := arity(fn, args, 1, 1); err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+}
+
+var defaultMod11 = func() checkdigit.Method {
+	m, err := checkdigit.Mod11(nil, "", "")
+	if err != nil {
+		panic(err)
+	}
+	return m
+}()
+
+func mod11Method(fn string) methodOf {
+	return func(args []any) (checkdigit.Method, error) {
+		if err := arity(fn, args, 1, 2); err != nil {
+			return nil, err
+		}
+		if len(args) == 1 {
+			return defaultMod11, nil
+		}
+		w, err := intList(fn, args, 1, "weights")
+		if err != nil {
+			return nil, err
+		}
+		m, err := checkdigit.Mod11(w, "", "")
+		if err != nil {
+			return nil, errorf(fn, "argument 2 (weights): %v", err)
+		}
+		return m, nil
+	}
+}
+
+func intList(fn string, args []any, i int, name string) ([]int, error) {
+	l, ok := args[i].([]any)
+	if !ok {
+		return nil, argError(fn, i, name, "list of int", args[i])
+	}
+	out := make([]int, len(l))
+	for k, v := range l {
+		n, ok := toInt(v)
+		if !ok {
+			return nil, fmt.Errorf("%s: argument %d (%s): element %d: want int, got %s", fn, i+1, name, k+1, typeName(v))
+		}
+		out[k] = n
+	}
+	return out, nil
+}
+
+func configuredMethod(fn string) methodOf {
+	return func(args []any) (checkdigit.Method, error) {
+		if err := arity(fn, args, 2, 2); err != nil {
+			return nil, err
+		}
+		var cfg checkdigit.MethodConfig
+		switch x := args[1].(type) {
+		case string:
+			cfg.Method = x
+		case map[string]any:
+			if err := decodeMethod(fn, x, &cfg); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, argError(fn, 1, "method", "method name or map", args[1])
+		}
+		m, err := checkdigit.Parse(cfg)
+		if err != nil {
+			return nil, errorf(fn, "argument 2 (method): %v", err)
+		}
+		return m, nil
+	}
+}
+
+func decodeMethod(fn string, m map[string]any, cfg *checkdigit.MethodConfig) error {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	bad := func(k, want string) error {
+		return fmt.Errorf("%s: argument 2 (method): %s: want %s, got %s", fn, k, want, typeName(m[k]))
+	}
+	for _, k := range keys {
+		v := m[k]
+		var ok bool
+		switch k {
+		case "method":
+			cfg.Method, ok = v.(string)
+		case "direction":
+			cfg.Direction, ok = v.(string)
+		case "map10":
+			cfg.Map10, ok = v.(string)
+		case "map11":
+			cfg.Map11, ok = v.(string)
+		case "modulus":
+			cfg.Modulus, ok = toInt(v)
+		case "digit_sum":
+			cfg.DigitSum, ok = v.(bool)
+		case "remainder":
+			cfg.Remainder, ok = v.(bool)
+		case "cyclic":
+			var b bool
+			b, ok = v.(bool)
+			cfg.Cyclic = &b
+		case "weights":
+			w, err := intList(fn, []any{nil, v}, 1, "weights")
+			if err != nil {
+				return err
+			}
+			cfg.Weights, ok = w, true
+		default:
+			return fmt.Errorf("%s: argument 2 (method): unknown key %q (want method, weights, direction, cyclic, modulus, digit_sum, remainder, map10, map11)", fn, k)
+		}
+		if !ok {
+			want := "string"
+			switch k {
+			case "modulus":
+				want = "int"
+			case "digit_sum", "remainder", "cyclic":
+				want = "bool"
+			}
+			return bad(k, want)
+		}
+	}
+	return nil
+}
+
+func computeFn(fn string, method methodOf) func(args ...any) (any, error) {
+	return func(args ...any) (any, error) {
+		if len(args) == 0 {
+			return nil, arity(fn, args, 1, 2)
+		}
+		m, err := method(args)
+		if err != nil {
+			return nil, err
+		}
+		if args[0] == nil {
+			return nil, nil
+		}
+		s, err := argString(fn, args, 0, "digits")
+		if err != nil {
+			return nil, err
+		}
+		c, err := m.Compute(checkdigit.Strip(s))
+		if err != nil {
+			return nil, errorf(fn, "%v", err)
+		}
+		return c, nil
+	}
+}
+
+func validateFn(fn string, method methodOf) func(args ...any) (any, error) {
+	return func(args ...any) (any, error) {
+		if len(args) == 0 {
+			return nil, arity(fn, args, 1, 2)
+		}
+		m, err := method(args)
+		if err != nil {
+			return nil, err
+		}
+		if args[0] == nil {
+			return false, nil
+		}
+		s, err := argString(fn, args, 0, "s")
+		if err != nil {
+			return nil, err
+		}
+		err = m.Validate(checkdigit.Strip(s))
+		if err != nil && !isDataError(err) {
+			return nil, errorf(fn, "%v", err)
+		}
+		return err == nil, nil
+	}
+}
+
+// isDataError reports whether err is about the number rather than the method.
+func isDataError(err error) bool {
+	return errors.Is(err, checkdigit.ErrMismatch) || errors.Is(err, checkdigit.ErrNotDigits) ||
+		errors.Is(err, checkdigit.ErrEmpty) || errors.Is(err, checkdigit.ErrNoCheckDigit) ||
+		strings.Contains(err.Error(), "longer than")
+}
