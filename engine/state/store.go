@@ -24,6 +24,27 @@
 // the next Begin: the unfinished run is rolled forward (remaining renames
 // done, state applied) because its outputs are complete. So a re-run never
 // exports twice and never loses a record.
+//
+// Details shared by all backends (see Changes, Publish, RollForward, Recover):
+//   - Before Prepare the runner calls BeforePrepare of every transform that
+//     implements CommitHook (dedup adds its ledger entries there, only for
+//     records no later step or sink rejected).
+//   - Publish does step 3; RollForward repeats it after a crash: a
+//     temporary file that still exists is renamed (after a sha256 check),
+//     one that is gone with the final file present counts as done. If an
+//     output is lost (neither file exists) the state is NOT applied and the
+//     run ends ERROR with a message naming the outputs.
+//   - Abort after a successful Prepare does not roll back (outputs may be
+//     partly published): the run stays COMMITTING, Abort returns
+//     ErrCommitPending, and the next Begin finishes it. The runner must not
+//     delete the temporary outputs of a prepared run.
+//   - A RUNNING run found by Begin (its process died) becomes ERROR
+//     "interrupted"; its buffered changes are dropped, so reserved sequence
+//     numbers are not consumed (counters are gap-free).
+//   - Dry runs are recorded (status, counts, rejects) but never apply
+//     ledger, counters or checkpoints and never move the watermark.
+//   - LedgerLookup sees committed entries only, not those buffered by
+//     LedgerAdd in the same run.
 package state
 
 import (
