@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"unicode/utf8"
+	"unsafe"
 
 	"golang.org/x/text/encoding/charmap"
 )
@@ -68,6 +69,7 @@ type scanner struct {
 
 	scratch []byte
 	tbuf    []byte
+	arena   []byte // see str
 }
 
 func newScanner(r io.Reader, delim, quote byte, hasQuote bool, comment byte, hasComment bool, cm *charmap.Charmap) *scanner {
@@ -241,7 +243,7 @@ func (s *scanner) fast(line []byte) {
 		start += j + 1
 	}
 	if s.cm == nil {
-		s.rec = string(line)
+		s.rec = s.str(line)
 		return
 	}
 	for i := range s.fields {
@@ -254,11 +256,34 @@ func (s *scanner) fast(line []byte) {
 // and remapping the field offsets.
 func (s *scanner) setRecord(raw []byte) {
 	if s.cm == nil || !hasHigh(raw) {
-		s.rec = string(raw)
+		s.rec = s.str(raw)
 		return
 	}
 	s.tbuf = s.decodeFields(raw)
-	s.rec = string(s.tbuf)
+	s.rec = s.str(s.tbuf)
+}
+
+// arenaChunk is the size of the blocks record strings are carved from.
+const arenaChunk = 64 << 10
+
+// str returns b as an immutable string. Record strings are carved from
+// shared 64 KiB blocks instead of one allocation each: bytes of a block are
+// written once, before the string pointing at them exists, and never again,
+// so the strings are as immutable as any Go string. A block stays alive
+// while any string in it is referenced (about one batch of records).
+func (s *scanner) str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > cap(s.arena)-len(s.arena) {
+		if len(b) > arenaChunk/4 {
+			return string(b) // large records get their own allocation
+		}
+		s.arena = make([]byte, 0, arenaChunk)
+	}
+	off := len(s.arena)
+	s.arena = append(s.arena, b...)
+	return unsafe.String(&s.arena[off], len(b))
 }
 
 // decodeFields decodes raw into UTF-8 and rewrites the field offsets.

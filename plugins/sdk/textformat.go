@@ -184,7 +184,7 @@ func NewTextWriter(w io.Writer, enc string) (io.WriteCloser, error) {
 	if cs == nil {
 		return nopCloser{w}, nil
 	}
-	return &encWriter{w: transform.NewWriter(w, encoding.HTMLEscapeUnsupported(cs.NewEncoder()).Transformer), enc: cs, name: enc}, nil
+	return &encWriter{w: w, cm: cs.(*charmap.Charmap), name: enc}, nil
 }
 
 // ErrUnencodable is wrapped by errors for text the target encoding cannot hold.
@@ -213,24 +213,61 @@ type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
 
+// encWriter encodes UTF-8 into a single-byte charset. Runs of ASCII are
+// copied as they are; other runes are looked up in the charmap. A rune
+// split across two Writes is completed by the next one.
 type encWriter struct {
-	w    *transform.Writer
-	enc  encoding.Encoding
+	w    io.Writer
+	cm   *charmap.Charmap
 	name string
+	buf  []byte
+	pend []byte // incomplete UTF-8 sequence at the end of the last Write
 }
 
+// Write encodes p. If p holds a rune the encoding cannot represent, or
+// invalid UTF-8, nothing of p is written and the error wraps ErrUnencodable.
 func (e *encWriter) Write(p []byte) (int, error) {
-	// Check first so an unencodable rune is an error, not an HTML escape.
-	if cm, ok := e.enc.(*charmap.Charmap); ok {
-		for _, r := range string(p) {
-			if r >= 0x80 {
-				if _, ok := cm.EncodeRune(r); !ok {
-					return 0, fmt.Errorf("%w in %s: %q", ErrUnencodable, e.name, r)
-				}
-			}
-		}
+	n := len(p)
+	if len(e.pend) > 0 {
+		p = append(e.pend, p...)
+		e.pend = nil
 	}
-	return e.w.Write(p)
+	out := e.buf[:0]
+	for i := 0; i < len(p); {
+		j := i
+		for j < len(p) && p[j] < utf8.RuneSelf {
+			j++
+		}
+		out = append(out, p[i:j]...)
+		if j == len(p) {
+			break
+		}
+		if !utf8.FullRune(p[j:]) {
+			e.pend = append([]byte(nil), p[j:]...)
+			break
+		}
+		r, size := utf8.DecodeRune(p[j:])
+		b, ok := e.cm.EncodeRune(r)
+		if !ok || r == utf8.RuneError && size == 1 {
+			e.buf = out
+			return 0, fmt.Errorf("%w in %s: %q", ErrUnencodable, e.name, r)
+		}
+		out = append(out, b)
+		i = j + size
+	}
+	e.buf = out
+	if _, err := e.w.Write(out); err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
-func (e *encWriter) Close() error { return e.w.Close() }
+// Close reports an incomplete UTF-8 sequence left at the end; it does not
+// close the underlying writer.
+func (e *encWriter) Close() error {
+	if len(e.pend) > 0 {
+		e.pend = nil
+		return fmt.Errorf("%w in %s: incomplete UTF-8 sequence at the end", ErrUnencodable, e.name)
+	}
+	return nil
+}
