@@ -5,6 +5,9 @@ package all
 
 import (
 	"github.com/kontor-etl/kontor/plugins/csv"
+	"github.com/kontor-etl/kontor/plugins/fibu"
+	"github.com/kontor-etl/kontor/plugins/kassenzeichen"
+	"github.com/kontor-etl/kontor/plugins/layout"
 	"github.com/kontor-etl/kontor/plugins/sdk"
 	"github.com/kontor-etl/kontor/plugins/sepa"
 )
@@ -14,5 +17,8 @@ func Builtins() []sdk.Plugin {
 	return []sdk.Plugin{
 		csv.Plugin(),
 		sepa.Plugin(),
+		fibu.Plugin(),
+		kassenzeichen.Plugin(),
+		layout.Plugin(),
 	}
 }
