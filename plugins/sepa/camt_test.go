@@ -4,14 +4,15 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"errors"
-	"io"
 	"encoding/xml"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kontor-etl/kontor/engine/record"
 	"github.com/kontor-etl/kontor/plugins/sdk"
@@ -495,6 +496,15 @@ func FuzzCamt(f *testing.F) {
 	zw.Close()
 	f.Add(zb.Bytes())
 	f.Fuzz(func(t *testing.T, data []byte) {
+		done := make(chan struct{})
+		defer close(done)
+		go func() { // a hang is a bug too
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				panic(fmt.Sprintf("camt reader hangs on %q", data))
+			}
+		}()
 		recs, rejs, err := readCamt(t, "fuzz.xml", bytes.NewReader(data), nil)
 		if err != nil && (len(recs) > 0 || len(rejs) > 0) {
 			return // partial output before a syntax error is fine
