@@ -31,7 +31,7 @@ func checkDigitFuncs() []Func {
 			Name: "mod11_digit", Group: gCheck,
 			Doc: "Returns the modulo 11 check digit of a digit string with weights applied cyclically from the right " +
 				"(default [2, 3, 4, 5, 6, 7]); results 10 and 11 give \"0\". Separators are ignored.",
-			Example: `mod11_digit("01015500001") == "0" && mod11_digit("123", [2, 3]) == mod11_digit("123", [2, 3, 2])`,
+			Example: `mod11_digit("01015500001") == "0" && mod11_digit("123", [2, 3]) == "8"`,
 			Fn:      computeFn("mod11_digit", mod11Method("mod11_digit")),
 			Types:   []any{new(func(string) string), new(func(string, []any) string)},
 		},
@@ -46,7 +46,7 @@ func checkDigitFuncs() []Func {
 			Name: "check_digit", Group: gCheck,
 			Doc: "Returns the check digit of a digit payload for a method: a name (\"none\", \"luhn\", \"mod11\") or a map with the " +
 				"keys of the kassenzeichen check_digit option (method, weights, direction, cyclic, modulus, digit_sum, remainder, map10, map11).",
-			Example: `check_digit("0701172", "luhn") == "9" && check_digit("123", {method: "weighted", weights: [1, 2], modulus: 10}) == check_digit("123", {method: "weighted", weights: [1, 2], modulus: 10})`,
+			Example: `check_digit("0701172", "luhn") == "9" && check_digit("0701172", {method: "weighted", weights: [2, 1], digit_sum: true}) == "9"`,
 			Fn:      computeFn("check_digit", configuredMethod("check_digit")),
 			Types:   []any{new(func(string, string) string), new(func(string, map[string]any) string)},
 		},
@@ -54,7 +54,7 @@ func checkDigitFuncs() []Func {
 			Name: "kassenzeichen_valid", Group: gCheck,
 			Doc: "Reports whether a Kassenzeichen (display separators ignored) ends with the right check digit for the method " +
 				"(as for check_digit); false for null or non-digits, an invalid method is an error.",
-			Example: `kassenzeichen_valid("8.8057.0000.0001-" + check_digit("880570000000" + "1", "mod11"), "mod11")`,
+			Example: `kassenzeichen_valid("070.1172-9", "luhn") && !kassenzeichen_valid("070.1172-8", "luhn")`,
 			Fn:      validateFn("kassenzeichen_valid", configuredMethod("kassenzeichen_valid")),
 			Types:   []any{new(func(string, string) bool), new(func(string, map[string]any) bool)},
 		},

@@ -95,7 +95,7 @@ func numberFuncs() []Func {
 			Name: "string", Group: gNumbers,
 			Doc: "Formats a value as text: decimals with '.' and their own scale, dates as YYYY-MM-DD, datetimes as RFC 3339, " +
 				"bools as true/false, null as \"\"; lists and maps are an error (use toJSON).",
-			Example: `string(12.50) == "12.50" && string(42) == "42" && string(date(2026, 1, 2)) == "2026-01-02"`,
+			Example: `string(decimal("12.50")) == "12.50" && string(42) == "42" && string(date(2026, 1, 2)) == "2026-01-02"`,
 			Fn:      stringFn,
 			Types:   []any{new(func(any) string)},
 		},

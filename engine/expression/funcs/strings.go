@@ -97,7 +97,7 @@ func stringFuncs() []Func {
 		{
 			Name: "digits", Group: gStrings,
 			Doc:     "Returns only the ASCII digits of s, e.g. to normalise a Kassenzeichen or phone number.",
-			Example: `digits("8.8057.0000-01/3") == "88057000001" + "3"`,
+			Example: `digits("8.8057.0000-01/3") == "880570000013"`,
 			Fn: unaryString("digits", func(s string) string {
 				return strings.Map(func(r rune) rune {
 					if r >= '0' && r <= '9' {
