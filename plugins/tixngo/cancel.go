@@ -113,4 +113,3 @@ func newControl(ctx context.Context, cfg sdk.Config, env sdk.Env) (sdk.Sink, err
 	return newItemSink(env, c.Conn, c.Path, "tickets", "control", c.BatchSize, c.Simulation,
 		controlDefaults, c.Fields, consts, controlRules, nil, "ticketId")
 }
-

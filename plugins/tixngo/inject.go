@@ -2,8 +2,8 @@ package tixngo
 
 import (
 	"context"
-	"strings"
 	"log/slog"
+	"strings"
 
 	"github.com/kontor-etl/kontor/plugins/sdk"
 	"github.com/kontor-etl/kontor/plugins/tixngo/tixngoapi"

@@ -33,7 +33,7 @@ func Plugin() sdk.Plugin {
 				Summary:     "Reads ticket status, wallet owner and holder from TIXnGO, only what changed since the last run.",
 				Description: "Retrieves ticket status feedback page by page (GET {base}/organizer/tickets?paginationKey=…&limit=…). The opaque pagination key is stored in the pipeline state and committed with the run, so each run fetches only what changed since the last committed run; a failed run leaves the key unchanged. Filters product, performance, tariff and category are ANDed; file_number excludes them. date_from re-reads from a date without touching the stored key; without a stored key an incremental run starts at the pipeline's watermark (Env.Since). Records: " + statusSchema.String() + ".",
 				Spec:        statusSpec(), NewSource: newStatus,
-				Schema:      func(sdk.Config) (*record.Schema, error) { return statusSchema, nil }},
+				Schema: func(sdk.Config) (*record.Schema, error) { return statusSchema, nil }},
 		},
 	}
 }

@@ -3,6 +3,7 @@ package tixngosim
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"sort"
@@ -51,7 +52,7 @@ func decodeItems(body []byte, key string) ([]map[string]any, []json.RawMessage, 
 	}
 	var raws []json.RawMessage
 	if err := json.Unmarshal(env[key], &raws); err != nil || env[key] == nil {
-		return nil, nil, &json.UnmarshalTypeError{Value: "body", Field: key}
+		return nil, nil, errors.New(`"` + key + `" must be a list`)
 	}
 	items := make([]map[string]any, len(raws))
 	for i, r := range raws {

@@ -129,9 +129,9 @@ type RandomFaults struct {
 
 // FaultScript is the body of POST /_sim/faults.
 type FaultScript struct {
-	Faults []Fault        `json:"faults"`
-	Random *RandomFaults  `json:"random"`
-	Lock   *bool          `json:"lock"` // force the lockout on or off
+	Faults []Fault       `json:"faults"`
+	Random *RandomFaults `json:"random"`
+	Lock   *bool         `json:"lock"` // force the lockout on or off
 }
 
 // Call is one logged API request.
@@ -139,8 +139,8 @@ type Call struct {
 	Method string    `json:"method"`
 	Path   string    `json:"path"`
 	At     time.Time `json:"at"`
-	Status int       `json:"status"` // 0 when the connection was dropped
-	Items  int       `json:"items"`  // tickets/privileges in the body
+	Status int       `json:"status"`          // 0 when the connection was dropped
+	Items  int       `json:"items"`           // tickets/privileges in the body
 	First  string    `json:"first,omitempty"` // first item id of the body
 	Last   string    `json:"last,omitempty"`  // last item id of the body
 }
@@ -177,14 +177,14 @@ type Server struct {
 	privileges  map[string]json.RawMessage
 	idem        map[string]cached
 
-	calls       []Call
-	arrivals    []time.Time
-	maxWindow   int
-	maxMinute   int
-	locked      bool
-	faults      []Fault
-	random      *RandomFaults
-	idemHits    int
+	calls     []Call
+	arrivals  []time.Time
+	maxWindow int
+	maxMinute int
+	locked    bool
+	faults    []Fault
+	random    *RandomFaults
+	idemHits  int
 }
 
 type change struct {
