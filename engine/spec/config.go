@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -368,21 +369,27 @@ func (l *loader) elem(s *Step, f sdk.Field, e *yaml.Node, path string) (any, boo
 	return l.value(s, ef, e, path)
 }
 
-var patternCache = map[string]*regexp.Regexp{}
+// maxExpanded bounds the values built from free-form (any) fields.
+const maxExpanded = 100000
+
+// patternCache holds compiled Field.Pattern regexps (Load may run concurrently).
+var patternCache sync.Map // string -> *regexp.Regexp
 
 func (l *loader) pattern(f sdk.Field, v *yaml.Node, path string) bool {
 	if f.Pattern == "" {
 		return true
 	}
-	re, ok := patternCache[f.Pattern]
-	if !ok {
+	var re *regexp.Regexp
+	if c, ok := patternCache.Load(f.Pattern); ok {
+		re = c.(*regexp.Regexp)
+	} else {
 		var err error
 		re, err = regexp.Compile(`^(?:` + f.Pattern + `)$`)
 		if err != nil {
 			l.diags.Errorf(l.posOf(v), "spec", "%s: the component's pattern %q is invalid: %v", path, f.Pattern, err)
 			return false
 		}
-		patternCache[f.Pattern] = re
+		patternCache.Store(f.Pattern, re)
 	}
 	if !re.MatchString(v.Value) {
 		l.diags.Errorf(l.posOf(v), "pattern", "%s: value %q does not match the pattern %s", path, v.Value, f.Pattern)
@@ -396,6 +403,14 @@ func (l *loader) pattern(f sdk.Field, v *yaml.Node, path string) bool {
 func (l *loader) plain(v *yaml.Node) any {
 	v = resolve(v)
 	if v == nil {
+		return nil
+	}
+	// Aliases can make a small document expand exponentially.
+	l.expanded++
+	if l.expanded > maxExpanded {
+		if l.expanded == maxExpanded+1 {
+			l.diags.Errorf(l.posOf(v), "too-large", "document too large: more than %d values after expanding aliases", maxExpanded)
+		}
 		return nil
 	}
 	switch v.Kind {

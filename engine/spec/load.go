@@ -72,6 +72,8 @@ type loader struct {
 	p       *Pipeline
 	diags   diag.List
 	pending []pendingExpr
+	// expanded counts values built by plain (alias bomb guard).
+	expanded int
 }
 
 // exprRef is an expression field found while checking a step's config.
