@@ -10,6 +10,7 @@ import (
 	"github.com/kontor-etl/kontor/plugins/layout"
 	"github.com/kontor-etl/kontor/plugins/sdk"
 	"github.com/kontor-etl/kontor/plugins/sepa"
+	"github.com/kontor-etl/kontor/plugins/tixngo"
 )
 
 // Builtins returns the built-in plugins in a fixed order.
@@ -20,5 +21,6 @@ func Builtins() []sdk.Plugin {
 		fibu.Plugin(),
 		kassenzeichen.Plugin(),
 		layout.Plugin(),
+		tixngo.Plugin(),
 	}
 }
