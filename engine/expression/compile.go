@@ -19,6 +19,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/kontor-etl/kontor/engine/diag"
+	"github.com/kontor-etl/kontor/engine/expression/funcs"
 	"github.com/kontor-etl/kontor/engine/record"
 	"github.com/kontor-etl/kontor/plugins/sdk"
 )
@@ -56,14 +57,28 @@ func WithFunctions(fs ...Function) Option {
 	return func(o *options) { o.funcs = append(o.funcs, fs...) }
 }
 
-// WithoutLibrary leaves out the default function library (Library); only
-// expr's built-ins, now(), today() and WithFunctions remain.
+// WithoutLibrary leaves out the domain function library
+// (engine/expression/funcs); only expr's built-ins, now(), today() and
+// WithFunctions remain.
 func WithoutLibrary() Option { return func(o *options) { o.lib = false } }
 
-// Library returns the default function library for the clock now. It is
-// a variable so the domain library (engine/expression/funcs) can be plugged
-// in without an import cycle in tests; nil means none.
-var Library func(now func() time.Time) []Function
+// library converts the domain function library for the clock now.
+func library(now func() time.Time) []Function {
+	fs := funcs.Library(now)
+	out := make([]Function, len(fs))
+	for i, f := range fs {
+		out[i] = Function{Name: f.Name, Doc: f.Doc, Example: f.Example, Fn: f.Fn, Types: f.Types}
+	}
+	return out
+}
+
+// Functions returns the functions available in expressions by default
+// (now, today and the domain library; expr's built-ins such as upper,
+// lower, trim, len are not listed), for `kontor docs`.
+func Functions() []Function {
+	o := options{now: time.Now, lib: true}
+	return o.functions()
+}
 
 // coreFunctions are deterministic replacements of expr's clock built-ins.
 func coreFunctions(now func() time.Time) []Function {
@@ -77,8 +92,8 @@ func coreFunctions(now func() time.Time) []Function {
 
 func (o *options) functions() []Function {
 	fs := coreFunctions(o.now)
-	if o.lib && Library != nil {
-		fs = append(fs, Library(o.now)...)
+	if o.lib {
+		fs = append(fs, library(o.now)...)
 	}
 	return append(fs, o.funcs...)
 }

@@ -228,3 +228,24 @@ func BenchmarkDecimalArithmetic(b *testing.B) {
 		}
 	}
 }
+
+// FuzzCompile checks that no expression text panics the compiler or the
+// evaluation, and that compile errors are positioned inside the text.
+func FuzzCompile(f *testing.F) {
+	for _, s := range []string{`amount > 10`, `upper(name) + "x"`, `-amount * 1.5 / qty`, `due + 3 < today()`,
+		`note == nil ? 1 : note + 0.5`, `let x = 1; x / 0`, `amount / 0`, `[1, 2][qty]`, `name[1:]`, `{"a": amount}.a`} {
+		f.Add(s)
+	}
+	rec := testRecord()
+	f.Fuzz(func(t *testing.T, src string) {
+		p, err := Compile(src, testSchema, sdk.ExprValue)
+		if err != nil {
+			var ce *CompileError
+			if !errors.As(err, &ce) || ce.Line < 1 || ce.Col < 1 {
+				t.Fatalf("bad error %#v", err)
+			}
+			return
+		}
+		_, _ = p.Eval(rec)
+	})
+}
