@@ -141,3 +141,28 @@ func TestDescribe(t *testing.T) {
 		t.Errorf("Describe(fitler) err = %v", err)
 	}
 }
+
+func TestJSONSchema(t *testing.T) {
+	r, err := NewRegistry(fakePlugins()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.JSONSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "schema.json")
+	if *update {
+		if err := os.WriteFile(golden, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(want) != string(b)+"\n" {
+		t.Errorf("schema differs from %s (run with -update)", golden)
+	}
+}

@@ -30,9 +30,12 @@ type Options struct {
 	// Since overrides the incremental window start (zero: use the
 	// watermark when the pipeline is incremental, else a full run).
 	Since time.Time
-	// Now is the clock (nil: time.Now). The run start fixes "today" for all
-	// components and the path templates.
+	// Now is the clock (nil: time.Now), read at the start and the end.
 	Now func() time.Time
+	// Start is the run start when non-zero (else Now() at the start): it
+	// fixes "today" for all components and the path templates. The CLI sets
+	// it to the instant it also gave the loader for today()/now().
+	Start time.Time
 	// Logger receives progress and problems; secrets are redacted. nil: discard.
 	Logger *slog.Logger
 	// Stdout receives the dry-run preview; nil: io.Discard.

@@ -151,7 +151,11 @@ func newExecution(p *spec.Pipeline, opts Options) *execution {
 		opts.Stdout = io.Discard
 	}
 	red := newRedactor(p.Secrets)
-	x := &execution{p: p, opts: opts, red: red, log: redactLogger(opts.Logger, red), start: opts.Now()}
+	start := opts.Start
+	if start.IsZero() {
+		start = opts.Now()
+	}
+	x := &execution{p: p, opts: opts, red: red, log: redactLogger(opts.Logger, red), start: start}
 	x.log = x.log.With("pipeline", p.Name)
 	return x
 }
