@@ -116,6 +116,7 @@ func TestConfigErrors(t *testing.T) {
 		{&rc, `{columns: [{type: int}]}`, []string{"columns[0].name"}},
 		{&wc, `{columns: [{name: a}, {name: a, scale: 25}], decimal_scale: -2}`, []string{"decimal_scale", "columns[1].name", "columns[1].scale"}},
 		{&wc, `{quote: "„"}`, []string{"quote"}},
+		{&wc, `{quote: "", quote_all: true}`, []string{"quote_all"}},
 	} {
 		cfg, err := sdk.ParseConfig(tc.comp.Spec, tc.yaml)
 		if err != nil {
@@ -308,7 +309,9 @@ func TestWriteEmpty(t *testing.T) {
 
 func TestWriteNoQuote(t *testing.T) {
 	s := record.MustSchema(record.Field{Name: "a", Kind: record.KindString})
-	rec := func(v string) record.Record { return record.Record{Schema: s, Values: []record.Value{record.String(v)}} }
+	rec := func(v string) record.Record {
+		return record.Record{Schema: s, Values: []record.Value{record.String(v)}}
+	}
 	out, rejs, err := write(t, `{quote: "", delimiter: "|", header: false}`, []record.Record{rec("a,b"), rec("a|b"), rec(" pad "), rec("x\ny")})
 	if err != nil || out != "a,b\n pad \n" || len(rejs) != 2 {
 		t.Fatalf("%q %v %v", out, rejs, err)

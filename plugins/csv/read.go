@@ -89,7 +89,7 @@ func readSpec() sdk.Spec {
 		sdk.Field{Name: "null_values", Type: sdk.TypeList, Elem: sdk.TypeString, Default: []any{""},
 			Description: "Texts that mean null in typed (non-string) columns; string columns keep their text.", Example: []any{"", "NULL", "-"}},
 		sdk.Field{Name: "strict_header", Type: sdk.TypeBool, Default: true,
-			Description: "Whether the header must contain every declared column; when false a missing column reads as null.", Example: false},
+			Description: "Whether the header must contain every declared column; when false a missing column reads as null, but a missing required column is still an error.", Example: false},
 		sdk.Field{Name: "ragged", Type: sdk.TypeEnum, Enum: []string{RaggedReject, RaggedPad}, Default: RaggedReject,
 			Description: "What happens to a record whose field count differs from the header: reject it, or pad missing trailing fields with empty values (surplus fields must then be empty).", Example: RaggedPad},
 		sdk.Field{Name: "trim_space", Type: sdk.TypeBool, Default: false,
@@ -436,7 +436,9 @@ func (s *source) start() error {
 		if idx < 0 {
 			j, ok := byName[p.srcName[i]]
 			if !ok {
-				missing = append(missing, p.srcName[i])
+				if col.Required || p.cfg.StrictHeader {
+					missing = append(missing, p.srcName[i])
+				}
 			} else {
 				idx = j
 			}
@@ -445,7 +447,7 @@ func (s *source) start() error {
 		}
 		s.idx[i] = idx
 	}
-	if len(missing) > 0 && p.cfg.StrictHeader {
+	if len(missing) > 0 { // with strict_header false only required columns count
 		msg := fmt.Sprintf("header has no column %s", quoteList(missing))
 		var hints []string
 		for _, m := range missing {
@@ -571,8 +573,12 @@ func (s *source) record(b *record.Batch, vals []record.Value) bool {
 	var more []string
 	for i := range s.conv {
 		k := s.idx[i]
+		if k < 0 { // declared column not in the header (strict_header: false)
+			vals[i] = record.Null
+			continue
+		}
 		var txt string
-		if k >= 0 && k < nf {
+		if k < nf {
 			f := sc.fields[k]
 			txt = sc.rec[f.start:f.end]
 		}

@@ -133,6 +133,9 @@ func parseWriteConfig(cfg sdk.Config) (*encoder, error) {
 			e.special[e.quote] = true
 		}
 	}
+	if c.QuoteAll && !e.hasQ {
+		es.Add("quote_all", "needs a quote character, but quote is empty")
+	}
 	if len(e.delim) == 1 {
 		e.special[e.delim[0]] = true
 	}
@@ -376,8 +379,8 @@ func (s *sink) appendScalar(b []byte, v record.Value, c *wcol) []byte {
 // ok is false when quoting is needed but disabled.
 func (s *sink) appendText(b []byte, txt string, all bool) ([]byte, bool) {
 	e := s.enc
-	need := all
-	if !need && txt != "" {
+	need := false
+	if txt != "" {
 		if txt[0] == ' ' || txt[0] == '\t' || txt[len(txt)-1] == ' ' || txt[len(txt)-1] == '\t' {
 			need = true
 		} else {
@@ -392,17 +395,14 @@ func (s *sink) appendText(b []byte, txt string, all bool) ([]byte, bool) {
 			}
 		}
 	}
-	if !need {
-		return append(b, txt...), true
-	}
 	if !e.hasQ {
-		if all {
-			return append(b, txt...), true
-		}
-		if strings.ContainsAny(txt, "\r\n") || strings.Contains(txt, e.delim) {
+		if need && (strings.ContainsAny(txt, "\r\n") || strings.Contains(txt, e.delim)) {
 			return b, false
 		}
-		return append(b, txt...), true // only blanks: fine unquoted
+		return append(b, txt...), true // at most blanks around: fine unquoted
+	}
+	if !need && !all {
+		return append(b, txt...), true
 	}
 	b = append(b, e.quote)
 	for {
