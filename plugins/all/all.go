@@ -6,6 +6,7 @@ package all
 import (
 	"github.com/kontor-etl/kontor/plugins/csv"
 	"github.com/kontor-etl/kontor/plugins/fibu"
+	"github.com/kontor-etl/kontor/plugins/http"
 	"github.com/kontor-etl/kontor/plugins/kassenzeichen"
 	"github.com/kontor-etl/kontor/plugins/layout"
 	"github.com/kontor-etl/kontor/plugins/sdk"
@@ -22,5 +23,6 @@ func Builtins() []sdk.Plugin {
 		kassenzeichen.Plugin(),
 		layout.Plugin(),
 		tixngo.Plugin(),
+		http.Plugin(),
 	}
 }
