@@ -321,4 +321,3 @@ func (s *writeSink) writeOne(ctx context.Context, r record.Record) (string, erro
 }
 
 func (s *writeSink) Close(ctx context.Context) error { return nil }
-
