@@ -153,6 +153,9 @@ type binding struct {
 	env   map[string]any
 	kind  record.Kind
 	err   error
+	// prev holds the values last converted into env (valid[i] once set).
+	prev  []record.Value
+	valid []bool
 }
 
 // Compile compiles src against schema (nil: unknown, see the package doc).

@@ -30,19 +30,52 @@ func toAny(v record.Value) any {
 	return nil
 }
 
+// same reports whether a and b convert to identical Go values (same
+// representation, so 1.0 and 1.00 differ).
+func same(a, b record.Value) bool {
+	if a.Kind() != b.Kind() {
+		return false
+	}
+	switch a.Kind() {
+	case record.KindNull:
+		return true
+	case record.KindString:
+		return a.Str() == b.Str()
+	case record.KindInt:
+		return a.Int() == b.Int()
+	case record.KindBool:
+		return a.Bool() == b.Bool()
+	case record.KindDate:
+		return a.Date() == b.Date()
+	case record.KindDecimal:
+		return a.Decimal() == b.Decimal()
+	}
+	return false
+}
+
 // run evaluates against r and returns the raw Go result.
 func (p *Program) run(r record.Record) (any, error) {
 	b := p.bind(r.Schema)
 	if b.err != nil {
 		return nil, b.err
 	}
+	if b.prev == nil {
+		b.prev = make([]record.Value, len(b.names))
+		b.valid = make([]bool, len(b.names))
+	}
 	for i, name := range b.names {
 		j := b.idx[i]
+		var v record.Value
 		if j >= 0 && j < len(r.Values) {
-			b.env[name] = toAny(r.Values[j])
-		} else {
-			b.env[name] = nil
+			v = r.Values[j]
 		}
+		// Skip the conversion (and its allocation) when the value is the
+		// same as for the previous record: status codes, dates, currencies.
+		if b.valid[i] && same(v, b.prev[i]) {
+			continue
+		}
+		b.env[name] = toAny(v)
+		b.prev[i], b.valid[i] = v, true
 	}
 	out, err := p.vm.Run(b.prog, b.env)
 	if err != nil {

@@ -249,3 +249,32 @@ func FuzzCompile(f *testing.F) {
 		_, _ = p.Eval(rec)
 	})
 }
+
+// TestReusedValues checks that skipping unchanged values between records
+// never leaks a previous record's value (1.0 and 1.00 are different
+// representations; null after a value; a field changing kind in a field of
+// unknown kind).
+func TestReusedValues(t *testing.T) {
+	s := record.MustSchema(record.Field{Name: "a", Kind: record.KindDecimal}, record.Field{Name: "b", Kind: record.KindNull})
+	p := MustCompile(`a * 1`, s, sdk.ExprValue)
+	q := MustCompile(`b == nil ? "null" : b`, s, sdk.ExprValue)
+	vals := []record.Value{record.Dec(record.MustDecimal("1.0")), record.Dec(record.MustDecimal("1.00")), record.Dec(record.MustDecimal("1.00")), record.Null}
+	bs := []record.Value{record.String("x"), record.String("x"), record.Int(1), record.Null}
+	want := []string{"1.0", "1.00", "1.00", ""}
+	wantB := []string{"x", "x", "1", "null"}
+	for i := range vals {
+		r := record.Record{Schema: s, Values: []record.Value{vals[i], bs[i]}}
+		v, err := p.Eval(r)
+		if i == 3 {
+			if err == nil {
+				t.Errorf("record %d: want null error", i)
+			}
+		} else if err != nil || v.String() != want[i] {
+			t.Errorf("record %d: got %v, %v want %s", i, v, err, want[i])
+		}
+		w, err := q.Eval(r)
+		if err != nil || w.String() != wantB[i] {
+			t.Errorf("record %d: b got %v, %v want %s", i, w, err, wantB[i])
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/kontor-etl/kontor/plugins/sdk/checkdigit"
 )
@@ -125,6 +126,9 @@ func configuredMethod(fn string) methodOf {
 		var cfg checkdigit.MethodConfig
 		switch x := args[1].(type) {
 		case string:
+			if m, ok := namedMethods.Load(x); ok {
+				return m.(checkdigit.Method), nil
+			}
 			cfg.Method = x
 		case map[string]any:
 			if err := decodeMethod(fn, x, &cfg); err != nil {
@@ -137,9 +141,16 @@ func configuredMethod(fn string) methodOf {
 		if err != nil {
 			return nil, errorf(fn, "argument 2 (method): %v", err)
 		}
+		if name, ok := args[1].(string); ok && len(name) <= 16 {
+			namedMethods.Store(name, m) // only valid names reach this point
+		}
 		return m, nil
 	}
 }
+
+// namedMethods caches methods given by name ("luhn", "mod11", ...); the
+// set is bounded by the valid spellings checkdigit.Parse accepts.
+var namedMethods sync.Map
 
 func decodeMethod(fn string, m map[string]any, cfg *checkdigit.MethodConfig) error {
 	keys := make([]string, 0, len(m))

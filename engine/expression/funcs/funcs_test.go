@@ -164,6 +164,12 @@ func TestSEPA(t *testing.T) {
 		{fn: "bic_normalize", args: []any{"coba deff"}, want: "COBADEFF"},
 		{fn: "creditor_id_valid", args: []any{"DE98ZZZ09999999999"}, want: true},
 		{fn: "creditor_id_valid", args: []any{"DE26ZZZ00000000000"}, want: false},
+		{fn: "rf_reference", args: []any{"539007547034"}, want: "RF18539007547034"},
+		{fn: "rf_reference", args: []any{12345}, want: "RF7812345"},
+		{fn: "rf_reference", args: []any{"AB-1"}, err: "rf_reference: invalid rf creditor reference"},
+		{fn: "rf_reference", args: []any{nil}, want: nil},
+		{fn: "rf_valid", args: []any{"RF18539007547034"}, want: true},
+		{fn: "rf_valid", args: []any{"RF19539007547034"}, want: false},
 		{fn: "is_sepa_country", args: []any{"CH"}, want: true},
 		{fn: "is_sepa_country", args: []any{"US"}, want: false},
 	})
@@ -516,6 +522,26 @@ func TestFunctionsDoc(t *testing.T) {
 	if string(got) != string(want) {
 		t.Fatal("docs/functions.md is stale: run go generate ./engine/expression/funcs")
 	}
+}
+
+// FuzzLibrary feeds arbitrary text (and a number derived from it) to every
+// function: no panic, and errors always name the function.
+func FuzzLibrary(f *testing.F) {
+	for _, s := range []string{"", "Müller", "DE89370400440532013000", "24.12.2026", "1.234,50", "\xff", "RF18", "-0"} {
+		f.Add(s, 2)
+	}
+	fs := Library(clock)
+	f.Fuzz(func(t *testing.T, s string, n int) {
+		vals := []any{s, n, day(2026, 1, 1).AddDays(n % 100000), nil}
+		for _, fn := range fs {
+			for _, args := range [][]any{{s}, {s, s}, {s, n}, {s, n, s}, {vals[2], n}, {n, s}, {s, s, s}} {
+				_, err := fn.Fn(args...)
+				if err != nil && !strings.HasPrefix(err.Error(), fn.Name+": ") {
+					t.Fatalf("%s%v: error %q does not name the function", fn.Name, args, err)
+				}
+			}
+		}
+	})
 }
 
 func BenchmarkCalls(b *testing.B) {

@@ -77,6 +77,37 @@ func sepaFuncs() []Func {
 			Types:   []any{new(func(string) bool)},
 		},
 		{
+			Name: "rf_reference", Group: gSEPA,
+			Doc: "Returns the ISO 11649 structured creditor reference (\"RF\" + 2 check digits + ref) for a reference of " +
+				"1-21 letters and digits, e.g. to print on invoices and match bank statements; other text is an error.",
+			Example: `rf_reference("539007547034") == "RF18539007547034"`,
+			Fn: func(args ...any) (any, error) {
+				if err := arity("rf_reference", args, 1, 1); err != nil {
+					return nil, err
+				}
+				if args[0] == nil {
+					return nil, nil
+				}
+				s, err := textOf("rf_reference", args, 0, "ref")
+				if err != nil {
+					return nil, err
+				}
+				rf, err := banking.RFReference(s)
+				if err != nil {
+					return nil, errorf("rf_reference", "%v", err)
+				}
+				return rf, nil
+			},
+			Types: []any{new(func(string) string), new(func(int) string)},
+		},
+		{
+			Name: "rf_valid", Group: gSEPA,
+			Doc:     "Reports whether s is a valid ISO 11649 RF creditor reference (spaces and case ignored); false for null.",
+			Example: `rf_valid("RF18 5390 0754 7034") && !rf_valid("RF19539007547034")`,
+			Fn:      validFn("rf_valid", banking.ValidRFReference),
+			Types:   []any{new(func(string) bool)},
+		},
+		{
 			Name: "is_sepa_country", Group: gSEPA,
 			Doc:     "Reports whether the two-letter country code (upper case) belongs to the SEPA schemes, e.g. the first two characters of an IBAN.",
 			Example: `is_sepa_country("CH") && !is_sepa_country("US")`,
