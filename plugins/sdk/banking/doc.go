@@ -2,7 +2,8 @@
 // SEPA payments: IBAN (ISO 13616), BIC (ISO 9362), the SEPA creditor
 // identifier (EPC262-08), the SEPA character set with transliteration
 // (EPC217-08 and the German DK rules) and the 35-character SEPA ids
-// (MsgId, EndToEndId, MndtId, ...).
+// (MsgId, EndToEndId, MndtId, ...) and the ISO 11649 RF creditor
+// reference.
 //
 // It is pure Go with no engine dependencies, so format plugins and the
 // expression functions share one implementation.
@@ -34,4 +35,6 @@ var (
 	ErrInvalidSEPAText = errors.New("invalid sepa text")
 	// ErrInvalidSEPAID is wrapped by every error ValidSEPAID returns.
 	ErrInvalidSEPAID = errors.New("invalid sepa id")
+	// ErrInvalidRF is wrapped by every error RFReference and ValidRFReference return.
+	ErrInvalidRF = errors.New("invalid rf creditor reference")
 )
