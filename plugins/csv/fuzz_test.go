@@ -138,7 +138,7 @@ func compareStdlib(t *testing.T, input []byte) {
 		l, _ := cr.FieldPos(0)
 		wantLines = append(wantLines, l)
 	}
-	sc := newScanner(bytes.NewReader(input), ',', '"', true, 0, false, nil)
+	sc := newScanner(bytes.NewReader(input), int64(len(input)), ',', '"', true, 0, false, nil)
 	var got [][]string
 	var gotLines []int
 	for {

@@ -320,7 +320,7 @@ func newDecoder(_ context.Context, cfg sdk.Config, env sdk.Env) (sdk.Decoder, er
 func (d *decoder) Open(_ context.Context, in sdk.Input) (sdk.Source, error) {
 	p := d.plan
 	s := &source{plan: p, name: in.Name, step: d.step, batchSize: d.batchSize,
-		sc: newScanner(in.R, p.delim, p.quote, p.hasQuote, p.comment, p.hasComment, p.cm)}
+		sc: newScanner(in.R, in.Size, p.delim, p.quote, p.hasQuote, p.comment, p.hasComment, p.cm)}
 	if err := s.start(); err != nil {
 		return nil, err
 	}
@@ -410,7 +410,7 @@ func (s *source) start() error {
 				h = "col" + strconv.Itoa(i+1)
 			}
 			if j, dup := seen[h]; dup {
-				return s.fileErr(headerLine, 1, "header has column %q twice (positions %d and %d); declare columns with source positions to read this file", h, j+1, i+1)
+				return s.fileErr(headerLine, sc.fieldCol(i), "header has column %q twice (positions %d and %d); declare columns with source positions to read this file", h, j+1, i+1)
 			}
 			seen[h] = i
 			names[i] = h
@@ -422,8 +422,14 @@ func (s *source) start() error {
 	s.trim = make([]bool, n)
 	s.required = make([]bool, n)
 	byName := map[string]int{}
+	dupCol := map[string]int{} // column of the second occurrence
 	for i, h := range header {
-		if _, dup := byName[h]; !dup {
+		if j, dup := byName[h]; dup {
+			if j >= 0 {
+				byName[h] = -1 - j // ambiguous: the first position, negated
+				dupCol[h] = sc.fieldCol(i)
+			}
+		} else {
 			byName[h] = i
 		}
 	}
@@ -435,6 +441,9 @@ func (s *source) start() error {
 		idx := p.srcIdx[i]
 		if idx < 0 {
 			j, ok := byName[p.srcName[i]]
+			if ok && j < 0 {
+				return s.fileErr(headerLine, dupCol[p.srcName[i]], "column %q: the header has %q more than once (first at position %d); use a source position", col.Name, p.srcName[i], -j)
+			}
 			if !ok {
 				if col.Required || p.cfg.StrictHeader {
 					missing = append(missing, p.srcName[i])

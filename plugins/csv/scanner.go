@@ -69,11 +69,18 @@ type scanner struct {
 
 	scratch []byte
 	tbuf    []byte
-	arena   []byte // see str
+	arena     []byte // see str
+	arenaSize int
 }
 
-func newScanner(r io.Reader, delim, quote byte, hasQuote bool, comment byte, hasComment bool, cm *charmap.Charmap) *scanner {
-	s := &scanner{r: r, buf: make([]byte, readChunk), line: 1,
+// newScanner returns a scanner of r; size is the input size if known
+// (else -1), so small inputs get small buffers.
+func newScanner(r io.Reader, size int64, delim, quote byte, hasQuote bool, comment byte, hasComment bool, cm *charmap.Charmap) *scanner {
+	bufSize := readChunk
+	if size >= 0 && size < readChunk {
+		bufSize = max(int(size)+1, 512)
+	}
+	s := &scanner{r: r, buf: make([]byte, bufSize), arenaSize: max(bufSize, 4096), line: 1,
 		delim: delim, quote: quote, hasQuote: hasQuote, comment: comment, hasComment: hasComment, cm: cm}
 	if cm != nil {
 		var t [128]string
@@ -276,10 +283,10 @@ func (s *scanner) str(b []byte) string {
 		return ""
 	}
 	if len(b) > cap(s.arena)-len(s.arena) {
-		if len(b) > arenaChunk/4 {
+		if len(b) > s.arenaSize/4 {
 			return string(b) // large records get their own allocation
 		}
-		s.arena = make([]byte, 0, arenaChunk)
+		s.arena = make([]byte, 0, s.arenaSize)
 	}
 	off := len(s.arena)
 	s.arena = append(s.arena, b...)
