@@ -312,6 +312,7 @@ func (p *camtParser) parse(r io.Reader) error {
 			break
 		}
 	}
+	p.x.raw = true // namespaces are resolved for the root only
 	path := root.Name.Local
 	if _, ok := camtKinds[root.Name.Local]; ok { // Document wrapper missing
 		p.setMessage(root.Name.Local, root.Name.Space)
@@ -335,9 +336,13 @@ func (p *camtParser) parse(r io.Reader) error {
 			if _, ok := camtKinds[t.Name.Local]; !ok {
 				return fmt.Errorf("%s:%d:%d: <%s> is not a camt.052/053/054 message (want BkToCstmrStmt, BkToCstmrAcctRpt or BkToCstmrDbtCdtNtfctn)", p.file, line, col, t.Name.Local)
 			}
-			ns := t.Name.Space
-			if ns == "" {
-				ns = root.Name.Space
+			ns := root.Name.Space
+			for _, a := range t.Attr { // a namespace declared on the message element itself
+				if (a.Name.Space == "" && a.Name.Local == "xmlns") || a.Name.Space == "xmlns" {
+					if strings.Contains(a.Value, "camt.") {
+						ns = a.Value
+					}
+				}
 			}
 			p.setMessage(t.Name.Local, ns)
 			found = true

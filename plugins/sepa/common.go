@@ -328,7 +328,7 @@ func (g *groups) get(k groupKey) (*group, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating scratch file: %w", err)
 	}
-	gr := &group{key: k, tmp: tmp, w: bufio.NewWriterSize(tmp, 32*1024)}
+	gr := &group{key: k, tmp: tmp, w: bufio.NewWriterSize(tmp, 128*1024)}
 	if g.m == nil {
 		g.m = map[groupKey]*group{}
 	}
