@@ -67,8 +67,8 @@ type scanner struct {
 	bad      string
 	badField int
 
-	scratch []byte
-	tbuf    []byte
+	scratch   []byte
+	tbuf      []byte
 	arena     []byte // see str
 	arenaSize int
 }
