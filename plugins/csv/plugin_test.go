@@ -287,12 +287,21 @@ func TestWriteSchemas(t *testing.T) {
 	s2 := record.MustSchema(record.Field{Name: "b", Kind: record.KindInt}, record.Field{Name: "c", Kind: record.KindString})
 	r1 := record.Record{Schema: s1, Values: []record.Value{record.String("x"), record.Int(1)}, Origin: record.Origin{File: "in", Line: 2}}
 	r2 := record.Record{Schema: s2, Values: []record.Value{record.Int(2), record.String("y")}, Origin: record.Origin{File: "in", Line: 3}}
-	out, rejs, err := write(t, `{}`, []record.Record{r1}, []record.Record{r2, r1})
-	if err != nil {
-		t.Fatal(err)
+	// Records of another schema are written by field name.
+	out, _, err := write(t, `{columns: [{name: B, from: b}]}`, []record.Record{r1}, []record.Record{r2, r1})
+	if err != nil || out != "B\n1\n2\n1\n" {
+		t.Fatalf("out %q, %v", out, err)
 	}
-	if out != "a,b\nx,1\nx,1\n" || len(rejs) != 1 || rejs[0].Field != "a" || rejs[0].Error() != `in:3: csv.write: a: record has no field "a"` {
-		t.Fatalf("out %q, rejects %v", out, rejs)
+	// A later schema without a column of the first is an error.
+	_, _, err = write(t, `{}`, []record.Record{r1}, []record.Record{r2, r1})
+	if err == nil || !strings.HasPrefix(err.Error(), `out.csv: column "a": the records have no field "a"`) || !strings.HasSuffix(err.Error(), "; fields: b, c") {
+		t.Fatalf("error %v", err)
+	}
+	// A declared column naming a field that does not exist is a config error.
+	_, _, err = write(t, `{columns: [{name: X, from: bb}]}`, []record.Record{r1})
+	fes, ok := sdk.AsFieldErrors(err)
+	if !ok || fes[0].Path != "columns[0].from" || !strings.Contains(err.Error(), `did you mean "b"?`) {
+		t.Fatalf("error %v", err)
 	}
 }
 

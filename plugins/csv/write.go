@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/kontor-etl/kontor/engine/diag"
 	"github.com/kontor-etl/kontor/engine/record"
 	"github.com/kontor-etl/kontor/plugins/sdk"
 )
@@ -269,8 +270,19 @@ func (s *sink) resolve(sch *record.Schema) error {
 	}
 	s.schema = sch
 	s.idx = s.idx[:0]
-	for _, c := range s.cols {
-		s.idx = append(s.idx, sch.Index(c.from))
+	for i, c := range s.cols {
+		k := sch.Index(c.from)
+		if k < 0 {
+			msg := fmt.Sprintf("%s: column %q: the records have no field %q", s.name, c.name, c.from)
+			if sug := diag.Suggest(c.from, sch.Names()); sug != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", sug)
+			}
+			if s.enc.cols != nil {
+				return sdk.FieldError{Path: fmt.Sprintf("columns[%d].from", i), Message: msg}
+			}
+			return fmt.Errorf("%s; fields: %s", msg, strings.Join(sch.Names(), ", "))
+		}
+		s.idx = append(s.idx, k)
 	}
 	return nil
 }
@@ -307,11 +319,10 @@ func (s *sink) appendRecord(r record.Record) (string, string) {
 		if i > 0 {
 			s.buf = append(s.buf, e.delim...)
 		}
-		k := s.idx[i]
-		if k < 0 || k >= len(r.Values) {
-			return c.from, fmt.Sprintf("record has no field %q", c.from)
+		var v record.Value
+		if k := s.idx[i]; k < len(r.Values) {
+			v = r.Values[k]
 		}
-		v := r.Values[k]
 		switch v.Kind() {
 		case record.KindNull:
 		case record.KindString, record.KindList, record.KindMap:
