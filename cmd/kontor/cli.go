@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kontor-etl/kontor/engine/expression"
-	"github.com/kontor-etl/kontor/engine/expression/funcs"
 	"github.com/kontor-etl/kontor/engine/pluginhost"
 	"github.com/kontor-etl/kontor/engine/spec"
 	"github.com/kontor-etl/kontor/engine/staging"
@@ -211,19 +209,9 @@ func plural(n int64, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-// functions is the expression function library (engine/expression/funcs)
-// for the run clock now, as expression.Functions.
-func functions(now func() time.Time) []expression.Function {
-	lib := funcs.Library(now)
-	out := make([]expression.Function, len(lib))
-	for i, f := range lib {
-		out[i] = expression.Function{Name: f.Name, Doc: f.Doc, Example: f.Example, Fn: f.Fn, Types: f.Types}
-	}
-	return out
-}
-
 // loadOptions are the spec.LoadOptions of every command: the clock now
-// (fixed to the run start) and the function library.
+// (fixed to the run start, so today() and {date} agree). The expression
+// function library is the loader's default.
 func loadOptions(now func() time.Time) spec.LoadOptions {
-	return spec.LoadOptions{Now: now, Expr: []expression.Option{expression.WithFunctions(functions(now)...)}}
+	return spec.LoadOptions{Now: now}
 }
