@@ -51,7 +51,7 @@ func writeSpec() sdk.Spec {
 				{Name: "name", Type: sdk.TypeString, Required: true, Pattern: `.+`,
 					Description: "Column name written in the header.", Example: "Betrag"},
 				{Name: "from", Type: sdk.TypeString,
-					Description: "Record field the value comes from; defaults to the column name.", Example: "amount"},
+					Description: "Record field the value comes from; defaults to the column name; a field the records lack is an error.", Example: "amount"},
 				{Name: "format", Type: sdk.TypeString,
 					Description: "Pattern for date and datetime values of this column, overriding date_format (datetimes default to RFC 3339).", Example: "DDMMYYYY"},
 				{Name: "scale", Type: sdk.TypeInt, Min: sdk.Int64(-1), Max: sdk.Int64(19),
