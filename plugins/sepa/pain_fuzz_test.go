@@ -205,4 +205,3 @@ func TestPainRandomXSD(t *testing.T) {
 	checkPainDoc(t, doc)
 	validateXSD(t, doc, Pain008V08)
 }
-
