@@ -200,6 +200,9 @@ func trimZeros(s string) string {
 func (d *dedup) loadLedger(ctx context.Context) error {
 	d.loaded = true
 	run, ok := d.env.State.(state.Run)
+	if sr, isStep := d.env.State.(interface{ StateRun() state.Run }); !ok && isStep {
+		run, ok = sr.StateRun(), true // the runner's per-step view of the run
+	}
 	if !ok {
 		return fmt.Errorf("dedup with scope ledger needs the run state (got %T)", d.env.State)
 	}
