@@ -321,6 +321,7 @@ func (d *decoder) Open(_ context.Context, in sdk.Input) (sdk.Source, error) {
 	p := d.plan
 	s := &source{plan: p, name: in.Name, step: d.step, batchSize: d.batchSize,
 		sc: newScanner(in.R, in.Size, p.delim, p.quote, p.hasQuote, p.comment, p.hasComment, p.cm)}
+	s.sc.encName = p.encoding
 	if err := s.start(); err != nil {
 		return nil, err
 	}
@@ -390,6 +391,9 @@ func (s *source) start() error {
 			return nil
 		}
 		headerLine = sc.recLine
+		if sc.bad != "" {
+			return s.fileErr(headerLine, sc.fieldCol(sc.badField), "header: %s", sc.bad)
+		}
 		if p.cm == nil && !utf8.ValidString(sc.rec) {
 			return s.fileErr(headerLine, 1, "header is not valid UTF-8 (wrong encoding? try encoding: windows-1252)")
 		}

@@ -56,6 +56,7 @@ type scanner struct {
 	comment      byte
 	hasComment   bool
 	cm           *charmap.Charmap // nil: UTF-8
+	encName      string           // for messages
 	decode       *[128]string     // UTF-8 text of the bytes 0x80..0xFF (single-byte charsets)
 
 	// The current record.
@@ -85,7 +86,9 @@ func newScanner(r io.Reader, size int64, delim, quote byte, hasQuote bool, comme
 	if cm != nil {
 		var t [128]string
 		for i := range t {
-			t[i] = string(cm.DecodeByte(byte(0x80 + i)))
+			if r := cm.DecodeByte(byte(0x80 + i)); r != utf8.RuneError {
+				t[i] = string(r)
+			} // else "": a byte the charset does not define (see appendDecoded)
 		}
 		s.decode = &t
 	}
@@ -300,22 +303,33 @@ func (s *scanner) decodeFields(raw []byte) []byte {
 	for i := range s.fields {
 		f := &s.fields[i]
 		st, en := int(f.start), int(f.end)
-		out = s.appendDecoded(out, raw[prev:st])
+		out = s.appendDecoded(out, raw[prev:st], -1)
 		f.start = int32(len(out))
-		out = s.appendDecoded(out, raw[st:en])
+		out = s.appendDecoded(out, raw[st:en], i)
 		f.end = int32(len(out))
 		prev = en
 	}
-	return s.appendDecoded(out, raw[prev:])
+	return s.appendDecoded(out, raw[prev:], -1)
 }
 
-func (s *scanner) appendDecoded(out, b []byte) []byte {
+// appendDecoded appends b decoded from the single-byte charset. A byte the
+// charset does not define (e.g. 0x81 in windows-1252) is kept as U+FFFD
+// and makes the record a reject (field fi), never a silent replacement.
+func (s *scanner) appendDecoded(out, b []byte, fi int) []byte {
 	for _, c := range b {
 		if c < 0x80 {
 			out = append(out, c)
-		} else {
-			out = append(out, s.decode[c-0x80]...)
+			continue
 		}
+		d := s.decode[c-0x80]
+		if d == "" {
+			if s.bad == "" && fi >= 0 {
+				s.bad = fmt.Sprintf("byte 0x%02X is not a character in %s (wrong encoding?)", c, s.encName)
+				s.badField = fi
+			}
+			d = string(utf8.RuneError)
+		}
+		out = append(out, d...)
 	}
 	return out
 }
