@@ -24,6 +24,24 @@
 //     error, because the file is evidently UTF-8.
 //   - Delimiter, quote and comment must be one byte in the file's encoding
 //     (for UTF-8: ASCII).
+//   - Invalid UTF-8 in a utf-8 file, and a byte a single-byte charset does
+//     not define (0x81 in windows-1252), reject the record: nothing is
+//     replaced by U+FFFD silently.
+//   - A bare CR (classic Mac OS) is not a line end.
+//   - Header names are trimmed of blanks; an empty one becomes colN. A
+//     header naming a column twice is an error unless the columns are
+//     taken by position.
+//   - An empty file (or one with only a header) yields no records.
+//
+// The writer quotes a value only when it contains the delimiter, the
+// quote, CR or LF, or starts or ends with a blank (quote_all: every
+// non-null value), doubling quotes inside. Nulls are empty fields.
+// Decimals use the decimal separator and optionally a fixed scale (rounded
+// half away from zero); dates use date_format or the column's format. A
+// value the target encoding cannot hold rejects its record with the field
+// name, as does a value that needs quotes while quote is empty. A column
+// whose field the records lack is an error (with a did-you-mean), not a
+// reject per record.
 //
 // # Positions
 //
