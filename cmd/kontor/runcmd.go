@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -26,6 +27,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	wait := fs.Duration("wait", 0, "wait up to `DURATION` for the pipeline's run lock (default: exit 4 at once when it is held)")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
 	quiet := fs.Bool("q", false, "log only warnings and errors")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE` (for developers; see go tool pprof)")
 	pos, code, ok := parse(fs, args)
 	if !ok {
 		return code
@@ -78,6 +80,20 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		return exitUsage
+	}
+
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "kontor run: %v\n", err)
+			return exitError
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "kontor run: %v\n", err)
+			return exitError
+		}
+		defer pprof.StopCPUProfile()
 	}
 
 	var store state.Store

@@ -1,0 +1,59 @@
+# Kontor — developer tasks. `make` lists them.
+#
+# CGO_ENABLED=1 is required: the embedded state store and the staging
+# transforms use DuckDB (github.com/duckdb/duckdb-go, cgo; a C compiler
+# must be installed). The first build links DuckDB and takes ~20-60 s.
+
+export CGO_ENABLED := 1
+
+GO       ?= go
+KONTOR   := bin/kontor
+FUZZTIME ?= 10s
+ROWS     ?= 1000000
+
+.DEFAULT_GOAL := help
+.PHONY: help build test test-race bench lint fuzz-short run-example generate check-generated clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## build bin/kontor
+	$(GO) build -o $(KONTOR) ./cmd/kontor
+
+test: build ## go vet, go test ./..., kontor lint pipelines/ and kontor test pipelines/
+	$(GO) vet ./...
+	$(GO) test ./...
+	$(KONTOR) lint pipelines/
+	$(KONTOR) test pipelines/
+
+test-race: ## go test -race ./...
+	$(GO) test -race ./...
+
+bench: build ## Go benchmarks, then the 1,000,000-row end-to-end run (rows/s, peak RSS)
+	$(GO) test -run=NONE -bench=. -benchmem ./...
+	ROWS=$(ROWS) KONTOR=$(KONTOR) ./.ci/bench
+
+lint: ## gofmt -l must be empty; go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+fuzz-short: ## run every Fuzz target for FUZZTIME (default 10s) each
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; \
+	    $(GO) test -run=NONE -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+run-example: build ## run pipelines/abo-export.yaml (state in .kontor/, output in out/); WARNING (exit 3) is expected
+	$(KONTOR) run pipelines/abo-export.yaml --report out/abo-export.report.json || test $$? -eq 3
+	@echo "output: out/ (clean CSV, rejects, run report); history: $(KONTOR) history pipelines/abo-export.yaml"
+
+generate: ## go generate ./... (function docs, IBAN registry)
+	$(GO) generate ./...
+
+check-generated: generate ## fail if generated files are out of date
+	git diff --exit-code
+
+clean: ## remove bin/, out/ and .kontor/ (local state!)
+	rm -rf bin out .kontor
