@@ -314,3 +314,27 @@ func FuzzConvertValue(f *testing.F) {
 		}
 	})
 }
+
+func TestWriteDryRunSendsNothing(t *testing.T) {
+	n := 0
+	srv := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) { n++ }))
+	defer srv.Close()
+	sch := record.MustSchema(record.Field{Name: "id"})
+	r := record.New(sch, record.Origin{})
+	r.Values[0] = record.String("7")
+	for _, y := range []string{"url: " + srv.URL + "/x\n", "url: " + srv.URL + "/x/{id}\nmode: record\nupsert: true\n"} {
+		e := env()
+		e.DryRun = true
+		s, err := newWrite(context.Background(), parse(t, writeSpec(), y), e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rj, err := s.Write(context.Background(), &record.Batch{Records: []record.Record{r}}); err != nil || len(rj) != 0 {
+			t.Fatal(err, rj)
+		}
+		s.Close(context.Background())
+	}
+	if n != 0 {
+		t.Fatalf("%d calls in a dry run", n)
+	}
+}

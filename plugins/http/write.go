@@ -38,7 +38,7 @@ func writeSpec() sdk.Spec {
 		{Name: "method", Type: sdk.TypeEnum, Enum: []string{"POST", "PUT", "PATCH"}, Default: "POST",
 			Description: "HTTP method of the write.", Example: "PUT"},
 		{Name: "mode", Type: sdk.TypeEnum, Enum: []string{"batch", "record"}, Default: "batch",
-			Description: "batch sends up to batch_size records per call as a JSON list; record sends one call per record.", Example: "record"},
+			Description: "Either batch (up to batch_size records per call as a JSON list) or record (one call per record).", Example: "record"},
 		{Name: "batch_size", Type: sdk.TypeInt, Default: 100, Min: sdk.Int64(1), Max: sdk.Int64(100000),
 			Description: "Most records per call in batch mode (e.g. 500 for Hypersoft).", Example: 500},
 		{Name: "batch_key", Type: sdk.TypeString, Default: "",
@@ -69,7 +69,10 @@ the run fails (ERROR).
 **upsert: true** does a read-modify-write per record: GET the current object, merge the changed
 fields into it (only the mapped paths; everything else the API returned is kept), and send the
 whole object back. Use it for APIs where an update replaces the whole record, such as
-Hypersoft's SetCustomer: a field left out of the update would be deleted there.`
+Hypersoft's SetCustomer: a field left out of the update would be deleted there.
+
+In a dry run (kontor run --dry-run) every body is built but nothing is sent, not even the GETs
+of upserts; the log shows the calls that would be made.`
 
 const writeExample = `sinks:
   - type: http.json_write
@@ -94,6 +97,8 @@ type writeSink struct {
 	logger *slog.Logger
 	paths  []string // body JSON paths in a fixed order
 	fields []string // record fields, parallel to paths
+	dryRun bool     // env.DryRun: build every body, send nothing
+	calls  int      // calls made (or, in a dry run, that would be made)
 }
 
 func newWrite(ctx context.Context, cfg sdk.Config, env sdk.Env) (sdk.Sink, error) {
@@ -108,7 +113,7 @@ func newWrite(ctx context.Context, cfg sdk.Config, env sdk.Env) (sdk.Sink, error
 	if c.Mode == "batch" && placeholder.MatchString(c.URL) {
 		es.Add("url", "{field} placeholders need mode: record")
 	}
-	s := &writeSink{c: c, step: env.Step}
+	s := &writeSink{c: c, step: env.Step, dryRun: env.DryRun}
 	for p := range c.Fields {
 		if !validPath(p) {
 			es.Add("fields."+p, "invalid dotted path")
@@ -229,6 +234,11 @@ func (s *writeSink) Write(ctx context.Context, b *record.Batch) ([]record.Reject
 		if err != nil {
 			return fmt.Errorf("%s: encoding batch: %w", s.step, err)
 		}
+		s.calls++
+		if s.dryRun {
+			s.logger.Info("dry run: call not sent", "step", s.step, "method", s.c.Method, "records", hi-lo, "bytes", len(data))
+			return nil
+		}
 		resp, err := s.client.Do(ctx, httpclient.Request{Method: s.c.Method, Path: s.c.URL, Body: data})
 		if reason, ferr := s.outcome(resp, err); ferr != nil {
 			return ferr
@@ -283,6 +293,14 @@ func (s *writeSink) writeOne(ctx context.Context, r record.Record) (string, erro
 	if err != nil {
 		return err.Error(), nil
 	}
+	s.calls++
+	if s.dryRun {
+		if _, err := json.Marshal(s.merge(map[string]any{}, r)); err != nil {
+			return "", fmt.Errorf("%s: encoding record: %w", s.step, err)
+		}
+		s.logger.Info("dry run: call not sent", "step", s.step, "method", s.c.Method, "upsert", s.c.Upsert)
+		return "", nil
+	}
 	if !s.c.Upsert {
 		data, err := json.Marshal(s.merge(map[string]any{}, r))
 		if err != nil {
@@ -320,4 +338,11 @@ func (s *writeSink) writeOne(ctx context.Context, r record.Record) (string, erro
 	return s.outcome(resp, err)
 }
 
-func (s *writeSink) Close(ctx context.Context) error { return nil }
+func (s *writeSink) Close(ctx context.Context) error {
+	verb := "calls"
+	if s.dryRun {
+		verb = "calls not sent (dry run)"
+	}
+	s.logger.Info("http.json_write summary", "step", s.step, verb, s.calls)
+	return nil
+}

@@ -44,9 +44,9 @@ func cancelSpec() sdk.Spec {
 		{Name: "simulation", Type: sdk.TypeBool, Default: false,
 			Description: "Build, check and log every call without sending anything.", Example: true},
 		{Name: "show_deleted", Type: sdk.TypeBool, Default: false,
-			Description: "showDeletedTicket sent when the record's show_deleted field is null: whether the spectator still sees the ticket under deleted items.", Example: true},
+			Description: "Value of showDeletedTicket when the record's show_deleted field is null: whether the spectator still sees the ticket under deleted items.", Example: true},
 		{Name: "reason", Type: sdk.TypeString, Default: "",
-			Description: "deletionReason sent when the record's deletion_reason field is null (V4 knows e.g. RESALE_PENDING, RESOLD).", Example: "CANCELLED"},
+			Description: "Value of deletionReason when the record's deletion_reason field is null (V4 knows e.g. RESALE_PENDING, RESOLD).", Example: "CANCELLED"},
 	}, mappingFields(cancelDefaults)...)...)
 }
 
