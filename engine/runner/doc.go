@@ -68,6 +68,17 @@
 // preview per sink (final path, record count, first 5 records) goes to
 // Options.Stdout.
 //
+// # State
+//
+// Each component's sdk.State is the run's state.Run scoped to the step:
+// Get/Put keys are prefixed with the step id, Reserve counters are global
+// to the pipeline. Engine components can reach the state.Run itself through
+// the optional method StateRun() on Env.State. Transforms implementing
+// state.CommitHook (dedup with the ledger) are called after all sinks
+// closed and before Prepare; rejectedAfter is true for records rejected by
+// a later step or a sink, and for records no sink took (unrouted). Records
+// dropped by a later filter are not tracked: put dedup after filters.
+//
 // Secrets (Pipeline.Secrets) are replaced by "***" in logs, error messages,
 // the report, the reject file and the preview.
 package runner

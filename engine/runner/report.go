@@ -93,9 +93,10 @@ type Report struct {
 	Outputs      []OutputReport `json:"outputs"`
 }
 
-// StepReport counts what one step did. For the source In is 0; for a
-// transform Filtered = In - Out - Rejected (records a filter dropped on
-// purpose); for a sink In is what was routed to it and Out what it wrote.
+// StepReport counts what one step did. For the source In is what it read
+// (Out + Rejected); for a transform Filtered = In - Out - Rejected (records
+// a filter dropped on purpose; 0 for transforms that add records); for a
+// sink In is what was routed to it and Out what it wrote.
 type StepReport struct {
 	ID         string `json:"id"`
 	Type       string `json:"type"`
