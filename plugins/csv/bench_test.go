@@ -231,3 +231,30 @@ func BenchmarkReadFilterUpperWrite(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRead5ColsGerman reads the benchmark rows converted to
+// Windows-1252, ';', decimal comma and DD.MM.YYYY with CRLF.
+func BenchmarkRead5ColsGerman(b *testing.B) {
+	input := benchInput(b)
+	batches := readBatches(b, benchReadConfig, input, true)
+	ctx := context.Background()
+	wc, _ := Plugin().Component("write")
+	wcfg, _ := sdk.ParseConfig(wc.Spec, `{encoding: windows-1252, delimiter: ";", decimal: ",", date_format: DD.MM.YYYY, line_ending: crlf}`)
+	enc, _ := wc.NewEncoder(ctx, wcfg, sdk.Env{})
+	var german bytes.Buffer
+	sink, _ := enc.Create(ctx, sdk.Output{Name: "german.csv", W: &german})
+	for _, bt := range batches {
+		if _, err := sink.Write(ctx, bt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := sink.Close(ctx); err != nil {
+		b.Fatal(err)
+	}
+	cfg := `encoding: windows-1252
+delimiter: ";"
+decimal: ","
+date_format: DD.MM.YYYY` + benchReadConfig
+	b.SetBytes(int64(german.Len()))
+	perRow(b, benchRows, func() { readBatches(b, cfg, german.Bytes(), false) })
+}

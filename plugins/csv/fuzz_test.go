@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"testing/iotest"
 	"unicode/utf8"
@@ -168,4 +169,43 @@ func compareStdlib(t *testing.T, input []byte) {
 	if !reflect.DeepEqual(gotLines, wantLines) {
 		t.Fatalf("lines differ from encoding/csv: got %v, want %v", gotLines, wantLines)
 	}
+}
+
+// FuzzRoundTrip writes two arbitrary text values with csv.write and reads
+// them back with csv.read: quoting must preserve every valid UTF-8 text.
+func FuzzRoundTrip(f *testing.F) {
+	f.Add("plain", "with, comma", uint8(0))
+	f.Add(" lead", "quote\"\r\nline", uint8(1))
+	f.Add("", "\r", uint8(2))
+	f.Add("Grüße €", "a;b|c\td", uint8(3))
+	f.Fuzz(func(t *testing.T, a, b string, mode uint8) {
+		if !utf8.ValidString(a) || !utf8.ValidString(b) {
+			return
+		}
+		delims := []string{",", ";", "|", "\t"}
+		delim := delims[int(mode)%len(delims)]
+		crlf := mode&4 != 0
+		quoteAll := mode&8 != 0
+		s := record.MustSchema(record.Field{Name: "a", Kind: record.KindString}, record.Field{Name: "b", Kind: record.KindString})
+		recs := []record.Record{{Schema: s, Values: []record.Value{record.String(a), record.String(b)}}}
+		wcfg := `{delimiter: "` + map[string]string{",": ",", ";": ";", "|": "|", "\t": `\t`}[delim] + `"`
+		rcfg := wcfg + `}`
+		if crlf {
+			wcfg += `, line_ending: crlf`
+		}
+		if quoteAll {
+			wcfg += `, quote_all: true`
+		}
+		out, rejs, err := write(t, wcfg+`}`, recs)
+		if err != nil || len(rejs) > 0 {
+			t.Fatalf("write: %v %v", err, rejs)
+		}
+		got, gotRejs, err := read(t, rcfg, strings.NewReader(out))
+		if err != nil || len(gotRejs) > 0 || len(got) != 1 {
+			t.Fatalf("read back %q: %d records, %v, %v", out, len(got), gotRejs, err)
+		}
+		if got[0].Values[0].Str() != a || got[0].Values[1].Str() != b {
+			t.Fatalf("round trip of %q, %q via %q gave %q, %q", a, b, out, got[0].Values[0].Str(), got[0].Values[1].Str())
+		}
+	})
 }
