@@ -155,57 +155,66 @@ func (m *mapping) resolve(s *record.Schema) {
 // itemError is a reason to refuse a record before sending.
 type itemError struct{ field, reason string }
 
+// encState is the state of one encode call.
+type encState struct {
+	r    record.Record
+	id   string
+	ierr *itemError
+}
+
+func (st *encState) fail(l *node, msg string) {
+	if st.ierr == nil {
+		f := l.field
+		if f == "" {
+			f = l.path
+		}
+		st.ierr = &itemError{field: f, reason: l.path + " " + msg}
+	}
+}
+
+// walk writes object n; false means it had nothing to write.
+func (m *mapping) walk(buf *bytes.Buffer, n *node, st *encState) bool {
+	wrote := false
+	mark := buf.Len()
+	buf.WriteByte('{')
+	for _, c := range n.children {
+		cstart := buf.Len()
+		if wrote {
+			buf.WriteByte(',')
+		}
+		writeString(buf, c.key)
+		buf.WriteByte(':')
+		var ok bool
+		if c.leaf >= 0 {
+			ok = m.writeLeaf(buf, c, st)
+		} else {
+			ok = m.walk(buf, c, st)
+		}
+		if ok {
+			wrote = true
+		} else {
+			buf.Truncate(cstart)
+		}
+	}
+	buf.WriteByte('}')
+	if !wrote && n != m.root {
+		buf.Truncate(mark)
+		return false
+	}
+	return true
+}
+
 // encode appends the JSON item of r to buf and returns the item id. Over-
 // long or invalid values are refused with the record field that holds them.
 func (m *mapping) encode(buf *bytes.Buffer, r record.Record) (string, *itemError) {
 	m.resolve(r.Schema)
 	start := buf.Len()
-	id := ""
-	var ierr *itemError
-	fail := func(l *node, msg string) {
-		if ierr == nil {
-			f := l.field
-			if f == "" {
-				f = l.path
-			}
-			ierr = &itemError{field: f, reason: l.path + " " + msg}
-		}
-	}
-	var walk func(n *node) bool
-	walk = func(n *node) bool {
-		wrote := false
-		mark := buf.Len()
-		buf.WriteByte('{')
-		for _, c := range n.children {
-			cstart := buf.Len()
-			if wrote {
-				buf.WriteByte(',')
-			}
-			writeString(buf, c.key)
-			buf.WriteByte(':')
-			ok := false
-			if c.leaf >= 0 {
-				ok = m.writeLeaf(buf, c, r, fail, &id)
-			} else {
-				ok = walk(c)
-			}
-			if ok {
-				wrote = true
-			} else {
-				buf.Truncate(cstart)
-			}
-		}
-		buf.WriteByte('}')
-		if !wrote && n != m.root {
-			buf.Truncate(mark)
-			return false
-		}
-		return true
-	}
-	walk(m.root)
-	if ierr != nil {
+	st := encState{r: r}
+	m.walk(buf, m.root, &st)
+	id := st.id
+	if st.ierr != nil {
 		buf.Truncate(start)
-		return id, ierr
+		return id, st.ierr
 	}
 	// Required leaves and objects.
 	for _, l := range m.leaves {
@@ -257,7 +266,8 @@ func (m *mapping) objectPresent(r record.Record, prefix string) bool {
 }
 
 // writeLeaf writes the value of leaf l; false means "omit".
-func (m *mapping) writeLeaf(buf *bytes.Buffer, l *node, r record.Record, fail func(*node, string), id *string) bool {
+func (m *mapping) writeLeaf(buf *bytes.Buffer, l *node, st *encState) bool {
+	r, fail := st.r, st.fail
 	v := record.Null
 	if i := m.leafIndex[l.leaf]; i >= 0 && i < len(r.Values) {
 		v = r.Values[i]
@@ -291,7 +301,13 @@ func (m *mapping) writeLeaf(buf *bytes.Buffer, l *node, r record.Record, fail fu
 		var s string
 		switch v.Kind() {
 		case record.KindDateTime:
-			s = v.Time().Format(time.RFC3339)
+			// A typed datetime is valid RFC 3339 by construction: append
+			// it without a string allocation.
+			var scratch [64]byte
+			buf.WriteByte('"')
+			buf.Write(v.Time().AppendFormat(scratch[:0], time.RFC3339))
+			buf.WriteByte('"')
+			return true
 		case record.KindDate:
 			s = v.Date().Time().Format(time.RFC3339)
 		default:
@@ -327,7 +343,7 @@ func (m *mapping) writeLeaf(buf *bytes.Buffer, l *node, r record.Record, fail fu
 		}
 	}
 	if l.path == m.idPath {
-		*id = s
+		st.id = s
 	}
 	writeString(buf, s)
 	return true

@@ -524,3 +524,24 @@ func BenchmarkInjectIntoSimulator(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*1000)/time.Since(start).Seconds(), "tickets/s")
 }
+
+// BenchmarkEncodeTickets measures the sink's own cost per ticket (mapping,
+// length checks, JSON) without the network.
+func BenchmarkEncodeTickets(b *testing.B) {
+	m, err := newMapping(injectDefaults, nil, nil, tixngoapi.TicketRules, tixngoapi.RequiredObjects, "ticketId")
+	if err != nil {
+		b.Fatal(err)
+	}
+	recs := batchOf(0, 1000).Records
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		for _, r := range recs {
+			if _, ierr := m.encode(&buf, r); ierr != nil {
+				b.Fatal(ierr.reason)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "tickets/s")
+}
