@@ -76,8 +76,11 @@
 // the optional method StateRun() on Env.State. Transforms implementing
 // state.CommitHook (dedup with the ledger) are called after all sinks
 // closed and before Prepare; rejectedAfter is true for records rejected by
-// a later step or a sink, and for records no sink took (unrouted). Records
-// dropped by a later filter are not tracked: put dedup after filters.
+// a later step or a sink, for records no sink took (unrouted) and for
+// records a later transform filtered out, so the ledger only ever holds
+// keys whose records reached a sink. (A later Flusher that builds new
+// records, such as sql, breaks the link by origin: put ledger dedup after
+// such steps.)
 //
 // Secrets (Pipeline.Secrets) are replaced by "***" in logs, error messages,
 // the report, the reject file and the preview.

@@ -100,6 +100,12 @@ type transformRT struct {
 	t      sdk.Transform
 	stats  stepStats
 	closed bool
+	// dropped holds the origin keys of records this transform filtered out
+	// (neither passed on nor rejected). Only tracked when an earlier
+	// transform is a state.CommitHook, so that a ledger never records a
+	// key whose record a later filter kept from the sinks. Written only by
+	// the transform's own goroutine; read after the stream has finished.
+	dropped map[string]struct{}
 }
 
 type sinkRT struct {
@@ -428,7 +434,11 @@ func (x *execution) build(ctx context.Context) error {
 		if err != nil {
 			return x.ctorErr(s, err)
 		}
-		x.transforms = append(x.transforms, &transformRT{step: s, t: t})
+		rt := &transformRT{step: s, t: t}
+		if x.trackOrigins {
+			rt.dropped = map[string]struct{}{}
+		}
+		x.transforms = append(x.transforms, rt)
 		if _, ok := t.(state.CommitHook); ok {
 			x.trackOrigins = true
 		}
@@ -623,7 +633,19 @@ func (x *execution) commitHooks(ctx context.Context) error {
 			continue
 		}
 		stage := i + 1
-		after := func(o record.Origin) bool { return x.rejectedAt[originKey(o)] > stage }
+		later := x.transforms[i+1:]
+		after := func(o record.Origin) bool {
+			k := originKey(o)
+			if x.rejectedAt[k] > stage {
+				return true
+			}
+			for _, lt := range later {
+				if _, ok := lt.dropped[k]; ok {
+					return true
+				}
+			}
+			return false
+		}
 		if err := h.BeforePrepare(ctx, x.run, after); err != nil {
 			return fmt.Errorf("%s: %w", display(t.step), err)
 		}

@@ -160,6 +160,9 @@ func (x *execution) runTransform(ctx context.Context, t *transformRT, in <-chan 
 		}
 		t.stats.out += int64(len(nb.Records))
 		t.stats.rejected += int64(len(nb.Rejects))
+		if t.dropped != nil && len(nb.Records)+len(nb.Rejects) < len(b.Records) {
+			t.noteDropped(b, nb)
+		}
 		attribute(nb.Rejects, t.step)
 		if len(prior) > 0 {
 			nb.Rejects = append(prior, nb.Rejects...)
@@ -344,5 +347,23 @@ func (x *execution) markRejected(o record.Origin, stage int) {
 	k := originKey(o)
 	if stage > x.rejectedAt[k] {
 		x.rejectedAt[k] = stage
+	}
+}
+
+// noteDropped records the origins of records in in that the transform
+// neither passed on nor rejected (filtered out).
+func (t *transformRT) noteDropped(in, out *record.Batch) {
+	kept := make(map[string]struct{}, len(out.Records)+len(out.Rejects))
+	for _, r := range out.Records {
+		kept[originKey(r.Origin)] = struct{}{}
+	}
+	for _, r := range out.Rejects {
+		kept[originKey(r.Record.Origin)] = struct{}{}
+	}
+	for _, r := range in.Records {
+		k := originKey(r.Origin)
+		if _, ok := kept[k]; !ok {
+			t.dropped[k] = struct{}{}
+		}
 	}
 }
