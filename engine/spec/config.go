@@ -17,7 +17,7 @@ import (
 )
 
 // engineKeys are the step keys the engine owns (never passed to components).
-var engineKeys = []string{"type", "name", "path", "when"}
+var engineKeys = []string{"type", "name", "path", "when", "encrypt"}
 
 // step checks one step mapping.
 func (l *loader) step(n *yaml.Node, section string, index int) *Step {
@@ -98,6 +98,10 @@ func (l *loader) step(n *yaml.Node, section string, index int) *Step {
 			}
 			s.positions["#when"] = l.textPos(v)
 			l.pending = append(l.pending, pendingExpr{step: s, ref: exprRef{path: "#when", node: v, mode: sdk.ExprBool}})
+		case k.Value == "encrypt" && section == "sinks" && (fileIO || !known):
+			if known {
+				l.encrypt(s, v)
+			}
 		default:
 			cfgPairs = append(cfgPairs, kv)
 		}
@@ -115,6 +119,9 @@ func (l *loader) step(n *yaml.Node, section string, index int) *Step {
 	extra := []string{"type", "name", "when"}
 	if fileIO {
 		extra = append(extra, "path")
+		if section == "sinks" {
+			extra = append(extra, "encrypt")
+		}
 	}
 	before := len(l.diags.Errors())
 	cfg := l.object(s, spec.Fields, cfgPairs, "", s.Pos, fmt.Sprintf("for %s", s.Type), extra)

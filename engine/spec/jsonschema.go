@@ -63,6 +63,7 @@ func JSONSchema(reg Registry) ([]byte, error) {
 					"overlap":     obj{"type": "string", "pattern": durationPattern, "description": "How far the window reaches back before the watermark, e.g. 10m."},
 				}},
 			"schedule": obj{"type": "string", "description": "Cron expression (5 fields) or @hourly/@daily/@every <duration>."},
+			"notify":   notifySchema,
 		},
 		"$defs": defs,
 	}
@@ -87,6 +88,9 @@ func componentSchema(name string, c sdk.Component) map[string]any {
 	}
 	if c.Kind == sdk.KindSink {
 		props["when"] = map[string]any{"type": "string", "description": "Routing condition (bool expression); the sink gets only matching records."}
+		if c.IO == sdk.IOFile {
+			props["encrypt"] = encryptSchema
+		}
 	}
 	for _, f := range c.Spec.Fields {
 		if _, engine := props[f.Name]; engine && (f.Name != "path" || c.IO == sdk.IOFile) {

@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/kontor-etl/kontor/engine/cron"
 	"github.com/kontor-etl/kontor/engine/diag"
 	"github.com/kontor-etl/kontor/engine/expression"
 	"github.com/kontor-etl/kontor/plugins/sdk"
@@ -52,7 +53,7 @@ const Current = 1
 const DefaultBatchSize = 1000
 
 // topKeys are the known top-level keys.
-var topKeys = []string{"version", "name", "description", "batch_size", "source", "transforms", "sinks", "rejects", "on_error", "state", "schedule"}
+var topKeys = []string{"version", "name", "description", "batch_size", "source", "transforms", "sinks", "rejects", "on_error", "state", "schedule", "notify"}
 
 // LoadFile reads and loads the pipeline at path.
 func LoadFile(path string, reg Registry, opts LoadOptions) (*Pipeline, diag.List) {
@@ -281,8 +282,8 @@ func (l *loader) pipeline(root *yaml.Node) {
 			}
 		case "schedule":
 			if s, ok := l.stringValue(v, "schedule"); ok {
-				if !validSchedule(s) {
-					l.diags.Errorf(l.posOf(v), "schedule", "invalid schedule %q: want a cron expression with 5 fields (minute hour day month weekday) or @hourly, @daily, @weekly, @monthly, @every <duration>", s)
+				if _, err := cron.Parse(s); err != nil {
+					l.diags.Errorf(l.posOf(v), "schedule", "invalid schedule %q: %v", s, err)
 				}
 				p.Schedule = s
 			}
@@ -298,6 +299,8 @@ func (l *loader) pipeline(root *yaml.Node) {
 			l.onError(v)
 		case "state":
 			l.state(v)
+		case "notify":
+			l.notify(v)
 		default:
 			l.unknownKey(k, "in pipeline", topKeys)
 		}
@@ -347,30 +350,6 @@ func (l *loader) pipeline(root *yaml.Node) {
 	l.uniqueIDs()
 	l.defaultRejects()
 	l.compile()
-}
-
-var cronField = regexp.MustCompile(`^[0-9A-Za-z*/,\-?LW#]+$`)
-
-func validSchedule(s string) bool {
-	s = strings.TrimSpace(s)
-	switch s {
-	case "@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly":
-		return true
-	}
-	if d, ok := strings.CutPrefix(s, "@every "); ok {
-		v, err := time.ParseDuration(strings.TrimSpace(d))
-		return err == nil && v > 0
-	}
-	fs := strings.Fields(s)
-	if len(fs) != 5 {
-		return false
-	}
-	for _, f := range fs {
-		if !cronField.MatchString(f) {
-			return false
-		}
-	}
-	return true
 }
 
 func (l *loader) rejects(v *yaml.Node) {

@@ -25,8 +25,9 @@ type Pipeline struct {
 	OnError   ErrorPolicy
 	Rejects   RejectSink
 	State     StateOptions
-	Schedule  string // `schedule:` cron expression for `kontor schedule`, "" if none
-	BatchSize int    // `batch_size:`, default 1000
+	Schedule  string  // `schedule:` cron expression for `kontor schedule`, "" if none
+	Notify    *Notify // `notify:` (nil: no notifications); see notify.go
+	BatchSize int     // `batch_size:`, default 1000
 
 	// Secrets are the resolved values of ${env:...}/${file:...}
 	// references; logs and reports redact them (see Redact).
@@ -52,6 +53,8 @@ type Step struct {
 	Path string
 	// When is the routing condition of a sink (nil: every record).
 	When *Expr
+	// Encrypt is the `encrypt:` of a file sink (nil: plain output); see encrypt.go.
+	Encrypt *Encryption
 	// Exprs holds the compiled expression fields of the config, keyed by
 	// config path ("condition", "set.name", "key[0]").
 	Exprs map[string]*Expr
