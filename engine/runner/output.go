@@ -112,7 +112,8 @@ type outFile struct {
 	n       int64
 	records int64
 	scratch []*os.File
-	done    bool // finished: flushed, synced, closed
+	enc     io.WriteCloser // age encryption between bw and the file (nil: plain)
+	done    bool           // finished: flushed, synced, closed
 	sum     string
 }
 
@@ -172,6 +173,12 @@ func (o *outFile) finish() error {
 	if err := o.bw.Flush(); err != nil {
 		o.f.Close()
 		return fmt.Errorf("writing %s: %w", o.final, err)
+	}
+	if o.enc != nil {
+		if err := o.enc.Close(); err != nil {
+			o.f.Close()
+			return fmt.Errorf("writing %s: encrypting: %w", o.final, err)
+		}
 	}
 	if err := o.f.Sync(); err != nil {
 		o.f.Close()

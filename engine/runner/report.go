@@ -40,6 +40,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Stdout receives the dry-run preview; nil: io.Discard.
 	Stdout io.Writer
+	// Progress, when set, is called from the source's goroutine after
+	// every batch it reads and once more at its end (Done). It must be
+	// fast and must not block (the CLI's progress bar redraws at most a
+	// few times a second). nil: no progress tracking.
+	Progress func(Progress)
 }
 
 // Status values of a Report beyond the state.Status ones.

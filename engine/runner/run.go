@@ -145,6 +145,7 @@ type execution struct {
 	unrouted     int64
 	trackOrigins bool
 	rejectedAt   map[string]int // origin key -> highest stage index that rejected it
+	prog         progress
 	prepared     bool
 	committed    bool
 }
@@ -471,6 +472,11 @@ func (x *execution) build(ctx context.Context) error {
 				return fmt.Errorf("%s: %w", display(s), err)
 			}
 			rt.out = out
+			if s.Encrypt != nil {
+				if err := out.encryptTo(s.Encrypt.Recipients); err != nil {
+					return fmt.Errorf("%s: %w", display(s), err)
+				}
+			}
 			sink, err := enc.Create(ctx, out.sdkOutput())
 			if err != nil {
 				return x.ctorErr(s, err)

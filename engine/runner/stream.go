@@ -71,8 +71,13 @@ func attribute(rs []record.Reject, s *spec.Step) {
 	}
 }
 
-func (x *execution) runSource(ctx context.Context, out chan<- *record.Batch) error {
+func (x *execution) runSource(ctx context.Context, out chan<- *record.Batch) (err error) {
 	defer close(out)
+	defer func() {
+		if err == nil {
+			x.reportProgress(true)
+		}
+	}()
 	rt := x.src
 	if rt.source != nil {
 		defer func() { rt.closed = true; rt.source.Close() }()
@@ -98,7 +103,7 @@ func (x *execution) readFile(ctx context.Context, path, name string, out chan<- 
 		size = fi.Size()
 	}
 	t0 := time.Now()
-	src, err := rt.decoder.Open(ctx, sdk.Input{Name: name, R: f, Size: size})
+	src, err := rt.decoder.Open(ctx, sdk.Input{Name: name, R: x.progressReader(f, name), Size: size})
 	rt.stats.dur += time.Since(t0)
 	if err != nil {
 		return fmt.Errorf("%s: %w", display(rt.step), err)
@@ -133,6 +138,7 @@ func (x *execution) pump(ctx context.Context, src sdk.Source, out chan<- *record
 		rt.stats.rejected += int64(len(b.Rejects))
 		rt.stats.in += int64(len(b.Records) + len(b.Rejects))
 		attribute(b.Rejects, rt.step)
+		x.reportProgress(false)
 		if len(b.Records) == 0 && len(b.Rejects) == 0 {
 			continue
 		}
