@@ -41,7 +41,9 @@ func dedupComponent() sdk.Component {
 			"exports it again and stores the new hash, `ignore` filters it like an unchanged one (counted separately " +
 			"in the log, never dropped silently).\n\n" +
 			"Ledger entries are written in the same commit as the run and only for records that no later step or sink " +
-			"rejected. Keys are kept as 128-bit fingerprints in memory (the ledger scope is loaded once per run).",
+			"rejected. Within the run, keys are kept as 128-bit fingerprints in memory. With `scope: ledger`, records are " +
+			"held back in chunks of 50,000 and each chunk's keys are looked up in the ledger with one query, so memory " +
+			"does not grow with the ledger; the passed records of a chunk leave together (and the rest at the end).",
 		Spec: sdk.Spec{Fields: []sdk.Field{
 			{Name: "key", Type: sdk.TypeList, Elem: sdk.TypeString, Required: true, Expr: sdk.ExprValue, Min: sdk.Int64(1),
 				Example: []any{"abo_nr", "period"}, Description: "Expressions whose values together form the business key."},
@@ -61,6 +63,18 @@ func dedupComponent() sdk.Component {
 
 type fp [2]uint64
 
+// DedupChunk is how many candidate records dedup with scope ledger holds
+// back before it looks their keys up in the ledger with one query (and
+// then passes them on in one batch). Memory stays bounded by the chunk,
+// not by the size of the ledger.
+var DedupChunk = 50000
+
+// held is a record waiting for its ledger lookup.
+type held struct {
+	r         record.Record
+	key, hash string
+}
+
 type dedup struct {
 	cfg   DedupConfig
 	env   sdk.Env
@@ -68,13 +82,14 @@ type dedup struct {
 	seed1 maphash.Seed
 	seed2 maphash.Seed
 	scope string
+	chunk int
 
-	seen map[fp]record.Origin // run scope: first origin of each key
+	seen    map[fp]int32    // run scope: key -> index of the first origin in origins
+	origins []record.Origin // first origin of each key
 
 	run      state.Run
-	loaded   bool
-	ledger   map[fp]uint64 // key -> fingerprint of the stored hash
-	scanner  bool
+	hold     []held
+	keyBuf   []string
 	pendKeys []string
 	pendHash []string
 	pendOrig []record.Origin
@@ -112,7 +127,7 @@ func newDedup(ctx context.Context, cfg sdk.Config, env sdk.Env) (sdk.Transform, 
 	if c.OnChange != "reject" && c.OnChange != "update" && c.OnChange != "ignore" {
 		errs.Add("on_change", "must be reject, update or ignore, not %q", c.OnChange)
 	}
-	d := &dedup{cfg: c, env: env, seed1: maphash.MakeSeed(), seed2: maphash.MakeSeed(), seen: map[fp]record.Origin{}}
+	d := &dedup{cfg: c, env: env, seed1: maphash.MakeSeed(), seed2: maphash.MakeSeed(), seen: map[fp]int32{}, chunk: max(DedupChunk, 1)}
 	for i, src := range c.Key {
 		var ev sdk.Evaluator
 		if env.Expressions != nil {
@@ -197,45 +212,16 @@ func trimZeros(s string) string {
 	return strings.TrimSuffix(s, ".")
 }
 
-func (d *dedup) loadLedger(ctx context.Context) error {
-	d.loaded = true
-	run, ok := d.env.State.(state.Run)
-	if sr, isStep := d.env.State.(interface{ StateRun() state.Run }); !ok && isStep {
-		run, ok = sr.StateRun(), true // the runner's per-step view of the run
-	}
-	if !ok {
-		return fmt.Errorf("dedup with scope ledger needs the run state (got %T)", d.env.State)
-	}
-	d.run = run
-	sc, ok := run.(state.LedgerScanner)
-	if !ok {
-		return nil
-	}
-	d.scanner = true
-	n, err := sc.LedgerCount(ctx, d.scope)
-	if err != nil {
-		return err
-	}
-	d.ledger = make(map[fp]uint64, n)
-	return sc.LedgerScan(ctx, d.scope, func(k, h string) error {
-		d.ledger[d.fingerprint(k)] = maphash.String(d.seed1, h)
-		return nil
-	})
-}
-
 func (d *dedup) Process(ctx context.Context, in, out *record.Batch) error {
 	out.Rejects = append(out.Rejects, in.Rejects...)
 	ledger := d.cfg.Scope == "ledger"
-	if ledger && !d.loaded {
-		if err := d.loadLedger(ctx); err != nil {
-			return err
+	if ledger && d.run == nil {
+		run, ok := d.env.State.(state.Run)
+		if !ok {
+			return fmt.Errorf("dedup with scope ledger needs the run state (got %T)", d.env.State)
 		}
+		d.run = run
 	}
-	type cand struct {
-		r         record.Record
-		key, hash string
-	}
-	var cands []cand
 	for _, r := range in.Records {
 		key, field, err := d.keyText(r)
 		if err != nil {
@@ -244,42 +230,70 @@ func (d *dedup) Process(ctx context.Context, in, out *record.Batch) error {
 		}
 		f := d.fingerprint(key)
 		if first, dup := d.seen[f]; dup {
-			out.Reject(r, d.env.Step, "", "duplicate of "+first.String())
+			out.Reject(r, d.env.Step, "", "duplicate of "+d.origins[first].String())
 			continue
 		}
-		d.seen[f] = r.Origin
+		d.seen[f] = int32(len(d.origins))
+		d.origins = append(d.origins, r.Origin)
 		if !ledger {
 			out.Records = append(out.Records, r)
 			continue
 		}
-		cands = append(cands, cand{r: r, key: key, hash: d.contentHash(r)})
+		d.hold = append(d.hold, held{r: r, key: key, hash: d.contentHash(r)})
+		if len(d.hold) >= d.chunk {
+			if err := d.resolve(ctx, out); err != nil {
+				return err
+			}
+		}
 	}
-	if !ledger || len(cands) == 0 {
+	return nil
+}
+
+// Flush implements sdk.Flusher: it looks up the records still held back
+// (scope ledger) and emits those that pass.
+func (d *dedup) Flush(ctx context.Context, emit func(*record.Batch) error) error {
+	if len(d.hold) == 0 {
 		return nil
 	}
-	var stored []string
-	if !d.scanner {
-		keys := make([]string, len(cands))
-		for i, c := range cands {
-			keys[i] = c.key
+	var b record.Batch
+	if err := d.resolve(ctx, &b); err != nil {
+		return err
+	}
+	size := d.env.BatchSize
+	if size <= 0 {
+		size = 1000
+	}
+	for i := 0; i < len(b.Records) || i == 0; i += size {
+		part := &record.Batch{Records: b.Records[i:min(i+size, len(b.Records))]}
+		if i == 0 {
+			part.Rejects = b.Rejects
 		}
-		var err error
-		if stored, err = d.run.LedgerLookup(ctx, d.scope, keys); err != nil {
+		if err := emit(part); err != nil {
 			return err
 		}
 	}
-	for i, c := range cands {
-		exported, same := false, false
-		if d.scanner {
-			if h, ok := d.ledger[d.fingerprint(c.key)]; ok {
-				exported, same = true, h == maphash.String(d.seed1, c.hash)
-			}
-		} else if stored[i] != "" {
-			exported, same = true, stored[i] == c.hash
-		}
+	return nil
+}
+
+// resolve looks up the held records' keys in the ledger (one query for
+// the whole chunk) and passes the new and (with on_change update) changed
+// ones to out.
+func (d *dedup) resolve(ctx context.Context, out *record.Batch) error {
+	d.keyBuf = d.keyBuf[:0]
+	for _, h := range d.hold {
+		d.keyBuf = append(d.keyBuf, h.key)
+	}
+	stored, err := d.run.LedgerLookup(ctx, d.scope, d.keyBuf)
+	if err != nil {
+		return err
+	}
+	if len(stored) != len(d.hold) {
+		return fmt.Errorf("ledger lookup returned %d hashes for %d keys", len(stored), len(d.hold))
+	}
+	for i, c := range d.hold {
 		switch {
-		case !exported:
-		case same:
+		case stored[i] == "":
+		case stored[i] == c.hash:
 			d.unchanged++
 			continue
 		case d.cfg.OnChange == "ignore":
@@ -290,10 +304,13 @@ func (d *dedup) Process(ctx context.Context, in, out *record.Batch) error {
 			continue
 		}
 		out.Records = append(out.Records, c.r)
-		d.pendKeys = append(d.pendKeys, strings.Clone(c.key))
+		d.pendKeys = append(d.pendKeys, c.key)
 		d.pendHash = append(d.pendHash, c.hash)
 		d.pendOrig = append(d.pendOrig, record.Origin{File: c.r.Origin.File, Index: c.r.Origin.Index})
 	}
+	clear(d.hold)
+	d.hold = d.hold[:0]
+	clear(d.keyBuf)
 	return nil
 }
 
@@ -332,6 +349,6 @@ func (d *dedup) Close() error {
 		d.env.Logger.Info("dedup skipped records already exported", "step", d.env.Step, "ledger", d.scope,
 			"unchanged", d.unchanged, "changed_ignored", d.ignored)
 	}
-	d.seen, d.ledger = nil, nil
+	d.seen, d.origins, d.hold = nil, nil, nil
 	return nil
 }

@@ -5,7 +5,11 @@
 // Each step that needs one gets its own temporary DuckDB database (a file
 // under the system temp directory, created lazily on the first batch and
 // removed at Close), loaded with the DuckDB Appender, never one INSERT per
-// record. dedup needs no DuckDB at all: it keeps compact Go hash sets.
+// record. dedup needs no staging database: within a run it keeps 128-bit
+// key fingerprints in a Go map; with scope ledger it holds records back in
+// chunks (DedupChunk) and looks each chunk's keys up in the state store's
+// ledger with one query (state.Run.LedgerLookup; duckstate appends the
+// keys to a temporary table and joins).
 //
 // The components are engine built-ins: Plugin has Name "", so YAML writes
 // `type: dedup`, `type: lookup`, `type: reconcile`, `type: sql`.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/kontor-etl/kontor/engine/record"
@@ -32,7 +33,8 @@ func reconcileComponent() sdk.Component {
 		Description: "Stages all records and the reference CSV in DuckDB and applies the rules in order. Each rule is a list " +
 			"of DuckDB SQL conditions over `s` (the stream record) and `r` (the reference row, all columns text: cast, e.g. " +
 			"`s.amount = r.amount::DECIMAL(18,2)`). The macro `normalize(text)` upper-cases and removes blanks and punctuation, " +
-			"e.g. `contains(normalize(s.remittance), normalize(r.order_no))`.\n\n" +
+			"e.g. `contains(normalize(s.remittance), normalize(r.order_no))`; `normalize` of a plain column (`s.col`, `r.col`) " +
+			"is computed once per row, not per candidate pair.\n\n" +
 			"Per rule, a record with exactly one candidate row, which no other record of that rule also hits, is `matched` and " +
 			"the row is consumed (a reference row never matches twice). A record with several candidates, or sharing its only " +
 			"candidate with another record, is `ambiguous` (with that rule's name) and not tried by later rules. The rest stay " +
@@ -131,16 +133,61 @@ func (r *reconcile) Process(ctx context.Context, in, out *record.Batch) error {
 	return nil
 }
 
+// normRE finds normalize(s.col) and normalize(r.col) in rule conditions.
+var normRE = regexp.MustCompile(`(?i)\bnormalize\(\s*([sr])\s*\.\s*("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_]*)\s*\)`)
+
+// precompute rewrites normalize(s.col) and normalize(r.col) in the rules'
+// conditions to columns computed once per row (a join evaluates its
+// conditions once per candidate pair, which for an amount join over a
+// large reference table is many times the number of rows). It returns the
+// rewritten conditions and the extra select lists for stream and ref.
+func precompute(rules []ReconcileRule) (conds []string, streamCols, refCols []string) {
+	names := map[string]string{}
+	for _, rule := range rules {
+		cond := "(" + strings.Join(rule.Conditions, ") AND (") + ")"
+		cond = normRE.ReplaceAllStringFunc(cond, func(m string) string {
+			sub := normRE.FindStringSubmatch(m)
+			alias, col := strings.ToLower(sub[1]), sub[2]
+			id := alias + "." + col
+			name, ok := names[id]
+			if !ok {
+				name = fmt.Sprintf("_kontor_norm_%d", len(names)+1)
+				names[id] = name
+				expr := "normalize(" + alias + "." + col + ") AS " + name
+				if alias == "s" {
+					streamCols = append(streamCols, expr)
+				} else {
+					refCols = append(refCols, expr)
+				}
+			}
+			return alias + "." + name
+		})
+		conds = append(conds, cond)
+	}
+	return conds, streamCols, refCols
+}
+
 // match runs the rules in the staging database.
 func (r *reconcile) match(ctx context.Context) error {
 	conn := r.db.Conn()
 	if err := r.db.LoadCSV(ctx, "_refraw", resolve(r.env.Dir, r.cfg.Table), r.cfg.text(), r.cfg.Header); err != nil {
 		return fmt.Errorf("table: %w", err)
 	}
+	conds, streamCols, refCols := precompute(r.cfg.Rules)
+	extra := func(cols []string) string {
+		if len(cols) == 0 {
+			return ""
+		}
+		return ", " + strings.Join(cols, ", ")
+	}
 	stmts := []string{
-		`CREATE TABLE ref AS SELECT row_number() OVER () AS _ref, * FROM _refraw`,
+		`CREATE TABLE ref AS SELECT row_number() OVER () AS _ref, r.*` + extra(refCols) + ` FROM _refraw r`,
 		`DROP TABLE _refraw`,
 		`CREATE TABLE settled (_row BIGINT, status VARCHAR, rule VARCHAR, _ref BIGINT)`,
+	}
+	if len(streamCols) > 0 {
+		stmts = append(stmts, `ALTER TABLE stream RENAME TO _stream`,
+			`CREATE TABLE stream AS SELECT s.*`+extra(streamCols)+` FROM _stream s`, `DROP TABLE _stream`)
 	}
 	for _, s := range stmts {
 		if _, err := conn.ExecContext(ctx, s); err != nil {
@@ -148,10 +195,9 @@ func (r *reconcile) match(ctx context.Context) error {
 		}
 	}
 	for i, rule := range r.cfg.Rules {
-		cond := "(" + strings.Join(rule.Conditions, ") AND (") + ")"
 		q := `INSERT INTO settled
 WITH cand AS (
-	SELECT s._row, r._ref FROM stream s JOIN ref r ON ` + cond + `
+	SELECT s._row, r._ref FROM stream s JOIN ref r ON ` + conds[i] + `
 	WHERE s._row NOT IN (SELECT _row FROM settled) AND r._ref NOT IN (SELECT _ref FROM settled WHERE _ref IS NOT NULL)
 ), counted AS (
 	SELECT _row, _ref, count(*) OVER (PARTITION BY _row) AS nr, count(*) OVER (PARTITION BY _ref) AS nl FROM cand

@@ -135,13 +135,40 @@ func applyChanges(ctx context.Context, conn *sql.Conn, runID string, c *state.Ch
 			return fmt.Errorf("applying checkpoint %s: %w", k, err)
 		}
 	}
-	_, err := conn.ExecContext(ctx, `INSERT OR REPLACE INTO ledger
-		SELECT scope, key, hash, run_id, ? FROM (
-			SELECT scope, key, hash, run_id, row_number() OVER (PARTITION BY scope, key ORDER BY n DESC) AS rn
-			FROM (SELECT *, rowid AS n FROM pending_ledger WHERE run_id = ?)
-		) WHERE rn = 1`, micro(time.Now()), runID)
-	if err != nil {
+	return applyLedger(ctx, conn, runID)
+}
+
+// applyLedger moves a run's pending ledger rows into the ledger: the last
+// entry per key wins; keys already in the ledger are updated in place
+// (hash, run, time), new keys are appended by an anti join. This is about
+// twice as fast as INSERT OR REPLACE, which deletes and re-inserts every
+// row in the primary-key index.
+func applyLedger(ctx context.Context, conn *sql.Conn, runID string) error {
+	var n int64
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM pending_ledger WHERE run_id = ?`, runID).Scan(&n); err != nil {
 		return fmt.Errorf("applying ledger entries: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	now := micro(time.Now())
+	stmts := []struct {
+		q    string
+		args []any
+	}{
+		{`CREATE OR REPLACE TEMP TABLE apply_ledger AS
+			SELECT scope, key, arg_max(hash, n) AS hash FROM (SELECT scope, key, hash, rowid AS n FROM pending_ledger WHERE run_id = ?)
+			GROUP BY scope, key`, []any{runID}},
+		{`UPDATE ledger SET hash = a.hash, run_id = ?, exported_at = ? FROM apply_ledger a
+			WHERE ledger.scope = a.scope AND ledger.key = a.key`, []any{runID, now}},
+		{`INSERT INTO ledger SELECT a.scope, a.key, a.hash, ?, ? FROM apply_ledger a
+			ANTI JOIN ledger l ON l.scope = a.scope AND l.key = a.key`, []any{runID, now}},
+		{`DROP TABLE apply_ledger`, nil},
+	}
+	for _, st := range stmts {
+		if _, err := conn.ExecContext(ctx, st.q, st.args...); err != nil {
+			return fmt.Errorf("applying ledger entries: %w", err)
+		}
 	}
 	return nil
 }

@@ -25,7 +25,7 @@
 // the run id; never one INSERT per record); Prepare stores status
 // COMMITTING, counts, outputs, rejects and the buffered counters and
 // checkpoints (runs.pending) in one transaction; Commit applies pending
-// ledger rows (INSERT OR REPLACE … SELECT), counters, checkpoints and the
+// ledger rows (UPDATE of known keys, anti-join INSERT of new ones), counters, checkpoints and the
 // final status in one transaction. Begin recovers unfinished runs first:
 // RUNNING → ERROR "interrupted" (its pending ledger rows are dropped),
 // COMMITTING → outputs rolled forward (state.RollForward) and changes

@@ -282,6 +282,14 @@ func testLedger(t *testing.T, h Harness) {
 			t.Fatalf("LedgerCount = %d, LedgerScan = %v", n, seen)
 		}
 	}
+	// The same key added twice in one run: the last entry wins.
+	must(t, r.LedgerAdd(ctx, "abo", []state.LedgerEntry{{Key: "a", Hash: "x1"}, {Key: "d", Hash: "d1"}}))
+	must(t, r.LedgerAdd(ctx, "abo", []state.LedgerEntry{{Key: "a", Hash: "x2"}, {Key: "d", Hash: "d2"}}))
+	must(t, r.Commit(ctx, state.Result{}))
+	r = begin(t, s, t0.Add(4*time.Minute), false)
+	if got := lookup(t, r, "abo", "a", "b", "c", "d"); got != "x2,h2,h3,d2" {
+		t.Fatalf("lookup after repeated adds = %q", got)
+	}
 	must(t, r.Abort(ctx, state.Result{Error: "x"}))
 }
 
