@@ -68,7 +68,10 @@ func run(t *testing.T, tr sdk.Transform, recs ...record.Record) (out []record.Re
 		out, rej = append(out, o.Records...), append(rej, o.Rejects...)
 	}
 	if f, ok := tr.(sdk.Flusher); ok {
-		if err := f.Flush(ctx, func(b *record.Batch) error { out, rej = append(out, b.Records...), append(rej, b.Rejects...); return nil }); err != nil {
+		if err := f.Flush(ctx, func(b *record.Batch) error {
+			out, rej = append(out, b.Records...), append(rej, b.Rejects...)
+			return nil
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}
