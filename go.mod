@@ -3,6 +3,7 @@ module github.com/kontor-etl/kontor
 go 1.26.8
 
 require (
+	github.com/beevik/etree v1.8.1
 	github.com/govalues/decimal v0.1.36
 	golang.org/x/text v0.43.0
 	gopkg.in/yaml.v3 v3.0.1

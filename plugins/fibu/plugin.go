@@ -8,6 +8,6 @@ func Plugin() sdk.Plugin {
 		Name:        "fibu",
 		Version:     "0.1.0",
 		Description: "Exports and imports for financial accounting: DATEV EXTF (Buchungsstapel, Debitoren/Kreditoren) and settlement XML.",
-		Components:  []sdk.Component{ExtfReader(), ExtfWriter()},
+		Components:  []sdk.Component{ExtfReader(), ExtfWriter(), XMLWriter()},
 	}
 }
