@@ -64,9 +64,11 @@ func (h *hcLogger) Named(name string) hclog.Logger {
 	}
 	return &hcLogger{l: h.l, name: n, args: h.args}
 }
-func (h *hcLogger) ResetNamed(name string) hclog.Logger { return &hcLogger{l: h.l, name: name, args: h.args} }
-func (h *hcLogger) SetLevel(hclog.Level)                {}
-func (h *hcLogger) GetLevel() hclog.Level               { return hclog.Trace }
+func (h *hcLogger) ResetNamed(name string) hclog.Logger {
+	return &hcLogger{l: h.l, name: name, args: h.args}
+}
+func (h *hcLogger) SetLevel(hclog.Level)  {}
+func (h *hcLogger) GetLevel() hclog.Level { return hclog.Trace }
 func (h *hcLogger) StandardLogger(*hclog.StandardLoggerOptions) *log.Logger {
 	return log.New(h.StandardWriter(nil), "", 0)
 }

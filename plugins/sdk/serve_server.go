@@ -50,7 +50,7 @@ type instance struct {
 	encoder   Encoder
 	env       Env
 
-	feed   *feeder      // input bytes of a source opened on a decoder
+	feed   *feeder       // input bytes of a source opened on a decoder
 	out    *bytes.Buffer // output bytes of a sink created by an encoder
 	enc    pb.Encoder
 	dec    pb.Decoder

@@ -20,7 +20,9 @@ type both struct {
 	cli ClientPlugin
 }
 
-func (b *both) GRPCServer(br *plugin.GRPCBroker, s *grpc.Server) error { return b.srv.GRPCServer(br, s) }
+func (b *both) GRPCServer(br *plugin.GRPCBroker, s *grpc.Server) error {
+	return b.srv.GRPCServer(br, s)
+}
 
 func (b *both) GRPCClient(ctx context.Context, br *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
 	return b.cli.GRPCClient(ctx, br, c)
