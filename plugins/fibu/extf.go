@@ -1,5 +1,7 @@
 package fibu
 
+//go:generate go run ./internal/gencolumns -dir .
+
 import (
 	"fmt"
 	"strconv"
