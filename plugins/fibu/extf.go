@@ -269,9 +269,23 @@ func (r rule) check(s string, kind ColumnKind) string {
 	return ""
 }
 
-func checkDecimalText(s string, r rule) string {
-	ip, fp, hasComma := strings.Cut(s, ",")
-	bad := ip == "" || len(ip) > r.intMax || len(fp) > r.fracMax || len(fp) < r.fracMin || (hasComma && fp == "")
+func checkDecimalText(s string, r rule) string { return checkDecimal(s, r) }
+
+// checkDecimal checks a formatted decimal (digits, optional comma and decimals) against r.
+// It takes bytes as well as strings so the writer can check a cell in place.
+func checkDecimal[T ~string | ~[]byte](s T, r rule) string {
+	comma := -1
+	for i := 0; i < len(s); i++ {
+		if s[i] == ',' {
+			comma = i
+			break
+		}
+	}
+	ip, fp := s, s[len(s):]
+	if comma >= 0 {
+		ip, fp = s[:comma], s[comma+1:]
+	}
+	bad := len(ip) == 0 || len(ip) > r.intMax || len(fp) > r.fracMax || len(fp) < r.fracMin || (comma >= 0 && len(fp) == 0)
 	for i := 0; i < len(ip) && !bad; i++ {
 		bad = ip[i] < '0' || ip[i] > '9'
 	}
@@ -279,10 +293,14 @@ func checkDecimalText(s string, r rule) string {
 		bad = fp[i] < '0' || fp[i] > '9'
 	}
 	if bad {
-		return fmt.Sprintf("%q does not match %s", s, decPattern(r))
+		return fmt.Sprintf("%q does not match %s", string(s), decPattern(r))
 	}
-	if r.nonZero && strings.Trim(ip+fp, "0") == "" {
-		return fmt.Sprintf("%q must be greater than 0", s)
+	zero := true
+	for i := 0; i < len(s) && zero; i++ {
+		zero = s[i] == '0' || s[i] == ','
+	}
+	if r.nonZero && zero {
+		return fmt.Sprintf("%q must be greater than 0", string(s))
 	}
 	return ""
 }

@@ -557,6 +557,30 @@ func decimalOf(v record.Value) (record.Decimal, error) {
 	return record.Decimal{}, fmt.Errorf("a %s is not a number", v.Kind())
 }
 
+// appendDecimalComma appends d rounded to exactly scale places with a decimal comma.
+func appendDecimalComma(b []byte, d record.Decimal, scale int) []byte {
+	start := len(b)
+	b = d.Round(scale).AppendText(b)
+	for i := start; i < len(b); i++ {
+		if b[i] == '.' {
+			b[i] = ','
+			break
+		}
+	}
+	return b
+}
+
+// appendDate appends d as TTMM or TTMMJJJJ.
+func appendDate(b []byte, d record.Date, year bool) []byte {
+	y, m, dd := d.YMD()
+	b = append(b, byte('0'+dd/10), byte('0'+dd%10), byte('0'+int(m)/10), byte('0'+int(m)%10))
+	if year {
+		y %= 10000
+		b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10))
+	}
+	return b
+}
+
 // cell appends column c's formatted value to s.line and returns a reason when it is invalid.
 func (s *extfSink) cell(c Column, rl *rule, v record.Value, flip bool) string {
 	if v.IsNull() {
@@ -618,12 +642,19 @@ func (s *extfSink) cell(c Column, rl *rule, v record.Value, flip bool) string {
 			sc = fracMax
 		}
 		sc = max(sc, fracMin)
-		str = d.Format(',', sc)
-		if rl != nil && s.enc.cfg.PreserveScale {
+		// Append in place (no string per cell): the hot path of large Buchungsstapel.
+		start := len(s.line)
+		s.line = appendDecimalComma(s.line, d, sc)
+		if rl != nil {
 			r2 := *rl
-			r2.fracMin = 0
-			rl = &r2
+			if s.enc.cfg.PreserveScale {
+				r2.fracMin = 0
+			}
+			if reason := checkDecimal(s.line[start:], r2); reason != "" {
+				return reason
+			}
 		}
+		return ""
 	case KindDate:
 		switch v.Kind() {
 		case record.KindDate, record.KindDateTime:
@@ -631,7 +662,9 @@ func (s *extfSink) cell(c Column, rl *rule, v record.Value, flip bool) string {
 			if c.Num == 10 && s.enc.period != nil && (d < s.enc.period.from || d > s.enc.period.to) {
 				return fmt.Sprintf("%s is outside the period %s to %s of the header", d, s.enc.period.from, s.enc.period.to)
 			}
-			str = d.Format(c.DateFormat)
+			// TTMM or TTMMJJJJ from the calendar date: always valid, appended in place.
+			s.line = appendDate(s.line, d, c.DateFormat == "DDMMYYYY")
+			return ""
 		default:
 			str = textOf(v)
 			if c.Num == 10 && s.enc.period != nil {

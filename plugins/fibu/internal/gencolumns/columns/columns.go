@@ -209,4 +209,3 @@ func split(l string) []cell {
 	}
 	return append(out, cell{f.String(), wasq})
 }
-
