@@ -217,6 +217,11 @@ func (d *dedup) Process(ctx context.Context, in, out *record.Batch) error {
 	ledger := d.cfg.Scope == "ledger"
 	if ledger && d.run == nil {
 		run, ok := d.env.State.(state.Run)
+		if sr, isStep := d.env.State.(interface{ StateRun() state.Run }); !ok && isStep {
+			// The runner hands transforms a per-step view of the run
+			// (runner.stepState); its StateRun gives the run itself.
+			run, ok = sr.StateRun(), true
+		}
 		if !ok {
 			return fmt.Errorf("dedup with scope ledger needs the run state (got %T)", d.env.State)
 		}
