@@ -4,6 +4,7 @@ package fibu
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -36,6 +37,9 @@ type Column struct {
 	Kind       ColumnKind // quoting and typing
 	Scale      int        // KindAmount: default number of decimals written
 	DateFormat string     // KindDate: DDMM or DDMMYYYY
+	// NullBare: a KindText column whose missing value is written as nothing instead of "", as
+	// DATEV's official sample does (Debitoren/Kreditoren Mahntext 1-3, Kontoauszugstext).
+	NullBare bool
 }
 
 // Format describes one EXTF format (category + version).
@@ -107,6 +111,7 @@ type rule struct {
 	fracMin int               // amount: min decimals
 	fracMax int               // amount: max decimals
 	account bool              // Konto/Gegenkonto: length vs Sachkontenlänge
+	re      *regexp.Regexp    // whole-value pattern (IBAN, BIC); charset describes it
 }
 
 func belegChar(r rune) bool {
@@ -215,26 +220,108 @@ var buchungsstapelRules = func() map[int]rule {
 	return m
 }()
 
-var debKredRules = map[int]rule{
-	1:  {min: 1, max: 9, chars: digR(0, 0).chars, charset: "digits", nonZero: true},
-	2:  textR(50),
-	4:  textR(30),
-	5:  textR(30),
-	6:  textR(50),
-	7:  enumR("0", "1", "2"),
-	8:  textR(15),
-	9:  textR(2),
-	10: textR(13),
-	11: textR(30),
-	15: enumR("STR", "PF", "GK"),
-	16: textR(36),
-	17: textR(10),
-	18: textR(10),
-	19: textR(30),
-	20: textR(2),
-	33: textR(60),
-	99: textR(15),
-}
+// debKredRules are the field rules of Debitoren/Kreditoren v5 (DATEV's "Ausdruck" column via
+// php-financial-formats DebitorsCreditorsHeaderField.php), assigned by caption so the ten bank
+// connections and the address blocks share one definition. Columns without a rule (Leerfeld,
+// free dates checked by kind) are only checked by their kind.
+var debKredRules = func() map[int]rule {
+	text := map[string]int{
+		"Name (Adressattyp Unternehmen)": 50, "Unternehmensgegenstand": 50, "Name (Adressattyp keine Angabe)": 50,
+		"Name (Adressattyp natürl. Person)": 30, "Vorname (Adressattyp natürl. Person)": 30,
+		"Kurzbezeichnung": 15, "EU-UStID": 13, "Anrede": 30, "Abweichende Anrede": 30, "Titel/Akad. Grad": 25,
+		"Adelstitel": 15, "Namensvorsatz": 14, "Straße": 36, "Postfach": 10, "Ort": 30,
+		"Versandzusatz": 50, "Adresszusatz": 36,
+		"Telefon": 60, "Telefon GL": 60, "E-Mail": 60, "Internet": 60, "Fax": 60, "Sonstige": 60,
+		"Bankbezeichnung": 30, "Bank-Kontonummer": 10, "Abw. Kontoinhaber": 70,
+		"Briefanrede": 100, "Grußformel": 50, "Kunden-/Lief.-Nr.": 15, "Steuernummer": 20,
+		"Ansprechpartner": 40, "Vertreter": 40, "Sachbearbeiter": 40, "Mahntext": 40, "Kontoauszugstext": 40,
+		"Indiv. Feld": 40, "SEPA-Mandatsreferenz": 35, "Nummer Fremdsystem": 15, "Alternativer Suchname": 50,
+		"Anschrift individuell": 306,
+		// Postleitzahl: DATEV says digits only; foreign codes such as "1234 AB" occur, so only the length is checked.
+		"Postleitzahl": 10,
+	}
+	digits := map[string][2]int{ // min, max digits
+		"Bankleitzahl": {1, 8}, "Sprache": {1, 2}, "Zahlungsbedingung": {1, 3}, "Fälligkeit in Tagen (Debitor)": {1, 3},
+		"Kreditoren-Ziel": {1, 3}, "Mandantenbank": {1, 3}, "Zahlungsträger": {1, 2}, "Verknüpftes OPOS-Konto": {1, 9},
+		"Mahnfrist": {1, 3}, "Letzte Frist": {1, 3}, "Kennz. Korrespondenzadresse": {1, 1},
+		"Diverse-Konto": {1, 1}, "Ausgabeziel": {1, 1}, "Währungssteuerung": {1, 1}, "Lastschrift": {1, 1},
+		// Mahnung: DATEV's table says 0-3; the official sample has 7, so any one digit.
+		"Mahnung": {1, 1},
+	}
+	enums := map[string][]string{
+		"Adressattyp": {"0", "1", "2"}, "Adressart": {"STR", "PF", "GK"}, "Kennz. Hauptbankverb.": {"0", "1"},
+		"Kontoauszug": {"0", "1", "2"}, "Zinsberechnung": {"0", "1", "2"},
+		"Gebührenberechnung": {"0", "1", "2"}, "Pauschalenberechnung": {"0", "1"}, "Status": {"1", "2", "3"},
+		"Anschrift manuell geändert": {"0", "1"}, "Insolvent": {"0", "1"}, "Fristberechnung bei Debitor": {"1", "2"},
+	}
+	decimals := map[string]rule{
+		// DATEV says [1-9]\d?,\d{2}; the official sample has 0,00.
+		"Skonto in Prozent (Debitor)": decR(2, 2, 2),
+		"Kreditoren-Skonto":           decR(2, 2, 2),
+		"Mahnlimit Betrag":            decR(13, 0, 2), "Mahnlimit %": decR(3, 0, 2), "Mahnzinssatz": decR(2, 0, 2),
+		"Mahngebühr": decR(8, 0, 2), "Verzugspauschale": decR(8, 0, 2),
+	}
+	upper2 := rule{min: 2, max: 2, chars: upperChar, charset: "A-Z"}
+	// base strips " (Rechnungsadresse)", " (Korrespondenzadresse)", " (Telefon)"-style suffixes
+	// of address blocks and the number of repeated groups ("Bankleitzahl 3", "Mahntext 1").
+	base := func(c string) string {
+		for _, suf := range []string{" (Rechnungsadresse)", " (Korrespondenzadresse)"} {
+			c = strings.TrimSuffix(c, suf)
+		}
+		if i := strings.LastIndexByte(c, ' '); i > 0 && strings.Trim(c[i+1:], "0123456789") == "" {
+			c = c[:i]
+		}
+		if strings.HasPrefix(c, "Kreditoren-Ziel") {
+			return "Kreditoren-Ziel"
+		}
+		if strings.HasPrefix(c, "Kreditoren-Skonto") {
+			return "Kreditoren-Skonto"
+		}
+		return c
+	}
+	m := map[int]rule{
+		1: {min: 1, max: 9, chars: digR(0, 0).chars, charset: "digits", nonZero: true},
+	}
+	for _, col := range debKredColumns {
+		c, b := col.Caption, base(col.Caption)
+		switch {
+		case col.Num == 1:
+		case strings.HasPrefix(c, "Abw. Zustellbezeichnung 1"):
+			m[col.Num] = textR(50)
+		case strings.HasPrefix(c, "Abw. Zustellbezeichnung 2"):
+			m[col.Num] = textR(36)
+		case strings.HasPrefix(c, "Bemerkung ("):
+			m[col.Num] = textR(40)
+		case c == "EU-Land" || c == "Land" || b == "Land" || b == "Länderkennzeichen":
+			m[col.Num] = upper2
+		case b == "IBAN-Nr.":
+			m[col.Num] = rule{re: ibanRe, charset: "an IBAN: 2 letters, 2 check digits, up to 30 letters or digits"}
+		case b == "SWIFT-Code":
+			m[col.Num] = rule{re: bicRe, charset: "a BIC: 8 or 11 letters or digits"}
+		case b == "Kreditlimit (Debitor)":
+			// DATEV: [\d.]{0,13} (the one DebKred field with thousands separators).
+			m[col.Num] = rule{max: 13, chars: func(r rune) bool { return r >= '0' && r <= '9' || r == '.' }, charset: "digits and ."}
+		default:
+			if n, ok := text[b]; ok {
+				m[col.Num] = textR(n)
+			} else if d, ok := digits[b]; ok {
+				m[col.Num] = digR(d[0], d[1])
+			} else if e, ok := enums[b]; ok {
+				m[col.Num] = enumR(e...)
+			} else if r, ok := decimals[b]; ok {
+				m[col.Num] = r
+			}
+		}
+	}
+	return m
+}()
+
+var (
+	ibanRe = regexp.MustCompile(`^[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}$`)
+	// BIC: bank (4 letters), country (2 letters), location (2), optional branch (3). The regex in
+	// php-financial-formats lacks the location part and would refuse every real BIC.
+	bicRe = regexp.MustCompile(`^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$`)
+)
 
 // check validates the formatted value s (non-empty) of column c. It returns a reason or "".
 func (r rule) check(s string, kind ColumnKind) string {
@@ -248,6 +335,12 @@ func (r rule) check(s string, kind ColumnKind) string {
 	}
 	if r.intMax > 0 {
 		return checkDecimalText(s, r)
+	}
+	if r.re != nil {
+		if !r.re.MatchString(s) {
+			return fmt.Sprintf("%q is not %s", s, r.charset)
+		}
+		return ""
 	}
 	n := utf8.RuneCountInString(s)
 	if r.max > 0 && n > r.max {

@@ -365,7 +365,7 @@ func (s *extfSource) parseRow(text string, b *record.Batch) {
 	for i, f := range s.fields {
 		c := s.format.Columns[i]
 		switch {
-		case f.quoted || c.Kind == KindText:
+		case f.quoted || c.Kind == KindText && !(c.NullBare && f.s == ""):
 			r.Values[i] = record.String(f.s)
 		case f.s == "":
 			// null

@@ -584,7 +584,7 @@ func appendDate(b []byte, d record.Date, year bool) []byte {
 // cell appends column c's formatted value to s.line and returns a reason when it is invalid.
 func (s *extfSink) cell(c Column, rl *rule, v record.Value, flip bool) string {
 	if v.IsNull() {
-		if c.Kind == KindText {
+		if c.Kind == KindText && !c.NullBare {
 			s.line = append(s.line, '"', '"')
 		}
 		return ""
