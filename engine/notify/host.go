@@ -1,0 +1,6 @@
+package notify
+
+import "os"
+
+// osHostname is os.Hostname (a variable for tests).
+var osHostname = os.Hostname
