@@ -141,6 +141,8 @@ type Program struct {
 	lastB *binding
 	cache map[*record.Schema]*binding
 	vm    vm.VM
+	// noFast disables the direct evaluation (tests compare both paths).
+	noFast bool
 }
 
 var _ sdk.Evaluator = (*Program)(nil)
@@ -156,6 +158,25 @@ type binding struct {
 	// prev holds the values last converted into env (valid[i] once set).
 	prev  []record.Value
 	valid []bool
+	// tree is the checked, optimised expression; fast evaluates it
+	// directly on the record's values (nil: the VM only; see fast.go).
+	tree ast.Node
+	fast fastFn
+}
+
+// bindFast builds b.fast for b.tree and b's field positions.
+func (b *binding) bindFast() {
+	if b.tree == nil {
+		return
+	}
+	b.fast = buildFast(b.tree, func(name string) (int, bool) {
+		for i, n := range b.names {
+			if n == name {
+				return b.idx[i], true
+			}
+		}
+		return 0, false
+	})
 }
 
 // Compile compiles src against schema (nil: unknown, see the package doc).
@@ -231,11 +252,12 @@ func (p *Program) bind(s *record.Schema) *binding {
 	if p.schema != nil && p.lastB != nil && compatible(p.lastB, s) {
 		// Same field kinds: reuse the code, only the indexes change.
 		b = &binding{prog: p.lastB.prog, names: p.lastB.names, kinds: p.lastB.kinds, kind: p.lastB.kind,
-			env: make(map[string]any, len(p.lastB.names))}
+			env: make(map[string]any, len(p.lastB.names)), tree: p.lastB.tree}
 		b.idx = make([]int, len(b.names))
 		for i, n := range b.names {
 			b.idx[i] = s.Index(n)
 		}
+		b.bindFast()
 	} else {
 		var err error
 		b, err = p.compile(s)
@@ -394,6 +416,8 @@ func (p *Program) compile(s *record.Schema) (b *binding, err error) {
 		}
 		b.kinds = append(b.kinds, k)
 	}
+	b.tree = tree.Node
+	b.bindFast()
 	return b, nil
 }
 

@@ -47,7 +47,19 @@
 //
 // # Performance
 //
-// Eval fills a reused map with only the referenced fields (the field→index
-// binding is cached per schema pointer) and runs the precompiled bytecode
-// on a reused VM; expr.Eval is never called per record.
+// Common expressions — comparisons, decimal/int/date arithmetic, && || !,
+// the ternary operator, string concatenation and upper/lower/trim over
+// fields and literals — are compiled a second time into Go closures that
+// work directly on the record's values (field positions bound per schema):
+// no conversion to Go values, no variable map, no VM, no allocation
+// (except the new string of upper/lower/+). Whenever such a closure meets a
+// case it does not handle (a null operand, overflow, division by zero, an
+// unexpected kind), the record is evaluated on the VM instead, so results
+// and error messages are exactly those of the VM (TestFastPathEquivalence
+// compares both on random records).
+//
+// Other expressions fill a reused map with only the referenced fields (the
+// field→index binding is cached per schema pointer) and run the
+// precompiled bytecode on a reused VM; expr.Eval is never called per
+// record.
 package expression

@@ -95,6 +95,11 @@ func (p *Program) evalError(err error) error {
 // Eval evaluates the expression for r. A run-time problem (overflow,
 // division by zero, null operand, a function error) is an *EvalError.
 func (p *Program) Eval(r record.Record) (record.Value, error) {
+	if b := p.bind(r.Schema); b.fast != nil && !p.noFast {
+		if v, ok := b.fast(r.Values); ok {
+			return v, nil
+		}
+	}
 	out, err := p.run(r)
 	if err != nil {
 		return record.Null, err
@@ -109,6 +114,11 @@ func (p *Program) Eval(r record.Record) (record.Value, error) {
 // EvalBool evaluates a condition; a result that is not a bool (including
 // null) is an *EvalError.
 func (p *Program) EvalBool(r record.Record) (bool, error) {
+	if b := p.bind(r.Schema); b.fast != nil && !p.noFast {
+		if v, ok := b.fast(r.Values); ok && v.Kind() == record.KindBool {
+			return v.Bool(), nil
+		}
+	}
 	out, err := p.run(r)
 	if err != nil {
 		return false, err

@@ -1,0 +1,417 @@
+package expression
+
+import (
+	"strings"
+
+	"github.com/expr-lang/expr/ast"
+
+	"github.com/kontor-etl/kontor/engine/record"
+)
+
+// fastFn evaluates a (sub-)expression directly on a record's values,
+// without converting them to Go values and without the VM. ok is false
+// when the case is not one the fast path handles (a null operand, an
+// unexpected kind, overflow, division by zero): the caller then evaluates
+// the whole expression on the VM, which gives the exact result or error.
+// Expressions are free of side effects, so evaluating again is harmless.
+type fastFn func(vals []record.Value) (v record.Value, ok bool)
+
+// buildFast compiles the checked and optimised tree into a fastFn, or
+// returns nil when the tree contains a node the fast path does not know
+// (member access, lists, maps, let, most functions, ...). index returns the
+// position of a field in the bound schema (false: not a field).
+//
+// Every operation mirrors the VM's semantics exactly for the kinds it
+// accepts; TestFastPathEquivalence checks this on random records.
+func buildFast(node ast.Node, index func(name string) (int, bool)) fastFn {
+	switch n := node.(type) {
+	case *ast.IdentifierNode:
+		j, ok := index(n.Value)
+		if !ok || j < 0 {
+			return nil
+		}
+		return func(vals []record.Value) (record.Value, bool) {
+			if j < len(vals) {
+				return vals[j], true
+			}
+			return record.Null, true
+		}
+	case *ast.IntegerNode:
+		return constFn(record.Int(int64(n.Value)))
+	case *ast.StringNode:
+		return constFn(record.String(n.Value))
+	case *ast.BoolNode:
+		return constFn(record.Bool(n.Value))
+	case *ast.NilNode:
+		return constFn(record.Null)
+	case *ast.ConstantNode:
+		switch c := n.Value.(type) {
+		case record.Decimal:
+			return constFn(record.Dec(c))
+		case string:
+			return constFn(record.String(c))
+		case int:
+			return constFn(record.Int(int64(c)))
+		case bool:
+			return constFn(record.Bool(c))
+		case record.Date:
+			return constFn(record.DateValue(c))
+		}
+		return nil
+	case *ast.UnaryNode:
+		x := buildFast(n.Node, index)
+		if x == nil {
+			return nil
+		}
+		switch n.Operator {
+		case "!", "not":
+			return func(vals []record.Value) (record.Value, bool) {
+				v, ok := x(vals)
+				if !ok || v.Kind() != record.KindBool {
+					return record.Null, false
+				}
+				return record.Bool(!v.Bool()), true
+			}
+		case "-":
+			return func(vals []record.Value) (record.Value, bool) {
+				v, ok := x(vals)
+				if !ok || v.Kind() != record.KindInt {
+					return record.Null, false
+				}
+				return record.Int(-v.Int()), true
+			}
+		}
+		return nil
+	case *ast.ConditionalNode:
+		c, a, b := buildFast(n.Cond, index), buildFast(n.Exp1, index), buildFast(n.Exp2, index)
+		if c == nil || a == nil || b == nil {
+			return nil
+		}
+		return func(vals []record.Value) (record.Value, bool) {
+			v, ok := c(vals)
+			if !ok || v.Kind() != record.KindBool {
+				return record.Null, false
+			}
+			if v.Bool() {
+				return a(vals)
+			}
+			return b(vals)
+		}
+	case *ast.BuiltinNode:
+		if len(n.Arguments) != 1 {
+			return nil
+		}
+		var f func(string) string
+		switch n.Name {
+		case "upper":
+			f = strings.ToUpper
+		case "lower":
+			f = strings.ToLower
+		case "trim":
+			f = strings.TrimSpace
+		default:
+			return nil
+		}
+		x := buildFast(n.Arguments[0], index)
+		if x == nil {
+			return nil
+		}
+		return func(vals []record.Value) (record.Value, bool) {
+			v, ok := x(vals)
+			if !ok || v.Kind() != record.KindString {
+				return record.Null, false
+			}
+			return record.String(f(v.Str())), true
+		}
+	case *ast.BinaryNode:
+		return buildBinary(n, index)
+	case *ast.CallNode:
+		return buildOperatorCall(n, index)
+	}
+	return nil
+}
+
+func constFn(c record.Value) fastFn {
+	return func([]record.Value) (record.Value, bool) { return c, true }
+}
+
+// buildBinary handles the operators the rewriter leaves to expr: logic,
+// and comparisons and arithmetic of ints and strings.
+func buildBinary(n *ast.BinaryNode, index func(string) (int, bool)) fastFn {
+	l, r := buildFast(n.Left, index), buildFast(n.Right, index)
+	if l == nil || r == nil {
+		return nil
+	}
+	switch op := n.Operator; op {
+	case "&&", "and", "||", "or":
+		and := op == "&&" || op == "and"
+		return func(vals []record.Value) (record.Value, bool) {
+			a, ok := l(vals)
+			if !ok || a.Kind() != record.KindBool {
+				return record.Null, false
+			}
+			if a.Bool() != and { // false && x, true || x
+				return a, true
+			}
+			b, ok := r(vals)
+			if !ok || b.Kind() != record.KindBool {
+				return record.Null, false
+			}
+			return b, true
+		}
+	case "==", "!=":
+		ne := op == "!="
+		return func(vals []record.Value) (record.Value, bool) {
+			a, ok1 := l(vals)
+			b, ok2 := r(vals)
+			if !ok1 || !ok2 || a.Kind() != b.Kind() {
+				return record.Null, false
+			}
+			var eq bool
+			switch a.Kind() {
+			case record.KindString:
+				eq = a.Str() == b.Str()
+			case record.KindInt:
+				eq = a.Int() == b.Int()
+			case record.KindBool:
+				eq = a.Bool() == b.Bool()
+			default:
+				return record.Null, false
+			}
+			return record.Bool(eq != ne), true
+		}
+	case "<", "<=", ">", ">=":
+		return func(vals []record.Value) (record.Value, bool) {
+			a, ok1 := l(vals)
+			b, ok2 := r(vals)
+			if !ok1 || !ok2 || a.Kind() != b.Kind() {
+				return record.Null, false
+			}
+			var c int
+			switch a.Kind() {
+			case record.KindString:
+				c = strings.Compare(a.Str(), b.Str())
+			case record.KindInt:
+				c = cmpInt(a.Int(), b.Int())
+			default:
+				return record.Null, false
+			}
+			return record.Bool(cmpResult(op, c)), true
+		}
+	case "+", "-", "*":
+		return func(vals []record.Value) (record.Value, bool) {
+			a, ok1 := l(vals)
+			b, ok2 := r(vals)
+			if !ok1 || !ok2 || a.Kind() != b.Kind() {
+				return record.Null, false
+			}
+			switch a.Kind() {
+			case record.KindInt: // expr's int arithmetic wraps like Go's
+				x, y := a.Int(), b.Int()
+				switch op {
+				case "+":
+					return record.Int(x + y), true
+				case "-":
+					return record.Int(x - y), true
+				}
+				return record.Int(x * y), true
+			case record.KindString:
+				if op == "+" {
+					return record.String(a.Str() + b.Str()), true
+				}
+			}
+			return record.Null, false
+		}
+	}
+	return nil
+}
+
+// decOf returns the decimal of a decimal or int value (the VM's toDec).
+func decOf(v record.Value) (record.Decimal, bool) {
+	switch v.Kind() {
+	case record.KindDecimal:
+		return v.Decimal(), true
+	case record.KindInt:
+		return record.DecimalFromInt(v.Int()), true
+	}
+	return record.Decimal{}, false
+}
+
+// buildOperatorCall handles the rewriter's internal operator functions
+// ($gt_dd, $add_xx, $sub_tt, $neg_d, ...).
+func buildOperatorCall(n *ast.CallNode, index func(string) (int, bool)) fastFn {
+	id, ok := n.Callee.(*ast.IdentifierNode)
+	if !ok || !strings.HasPrefix(id.Value, "$") {
+		return nil
+	}
+	args := make([]fastFn, len(n.Arguments))
+	for i, a := range n.Arguments {
+		if args[i] = buildFast(a, index); args[i] == nil {
+			return nil
+		}
+	}
+	if id.Value == "$neg_d" || id.Value == "$neg_x" {
+		x := args[0]
+		return func(vals []record.Value) (record.Value, bool) {
+			v, ok := x(vals)
+			if !ok || v.Kind() != record.KindDecimal {
+				return record.Null, false
+			}
+			return record.Dec(v.Decimal().Neg()), true
+		}
+	}
+	name, variant, ok := strings.Cut(id.Value[1:], "_")
+	if !ok || len(args) != 2 {
+		return nil
+	}
+	op := ""
+	for o, s := range opNames {
+		if s == name {
+			op = o
+		}
+	}
+	if op == "" {
+		return nil
+	}
+	l, r := args[0], args[1]
+	switch variant {
+	case "dd", "xx":
+		// Both variants agree when both operands are decimals or ints and
+		// at least one is a decimal (xx: or int / int); every other case is
+		// left to the VM.
+		xx := variant == "xx"
+		cmp := isCmp(op)
+		// A constant int or decimal operand converts once.
+		lc, lconst := constDec(n.Arguments[0])
+		rc, rconst := constDec(n.Arguments[1])
+		if op == "==" || op == "!=" {
+			ne := op == "!="
+			return func(vals []record.Value) (record.Value, bool) {
+				a, ok1 := l(vals)
+				b, ok2 := r(vals)
+				if !ok1 || !ok2 {
+					return record.Null, false
+				}
+				eq, ok := dynEqualValues(a, b)
+				if !ok {
+					return record.Null, false
+				}
+				return record.Bool(eq != ne), true
+			}
+		}
+		return func(vals []record.Value) (record.Value, bool) {
+			a, ok1 := l(vals)
+			b, ok2 := r(vals)
+			if !ok1 || !ok2 {
+				return record.Null, false
+			}
+			if xx && a.Kind() != record.KindDecimal && b.Kind() != record.KindDecimal &&
+				!(op == "/" && a.Kind() == record.KindInt && b.Kind() == record.KindInt) {
+				return record.Null, false
+			}
+			var da, db record.Decimal
+			if lconst {
+				da = lc
+			} else if da, ok1 = decOf(a); !ok1 {
+				return record.Null, false
+			}
+			if rconst {
+				db = rc
+			} else if db, ok2 = decOf(b); !ok2 {
+				return record.Null, false
+			}
+			if cmp {
+				return record.Bool(cmpResult(op, da.Cmp(db))), true
+			}
+			d, err := decArith(op, da, db)
+			if err != nil {
+				return record.Null, false
+			}
+			return record.Dec(d), true
+		}
+	case "tt":
+		return func(vals []record.Value) (record.Value, bool) {
+			a, ok1 := l(vals)
+			b, ok2 := r(vals)
+			if !ok1 || !ok2 || a.Kind() != record.KindDate || b.Kind() != record.KindDate {
+				return record.Null, false
+			}
+			x, y := a.Date(), b.Date()
+			if op == "-" {
+				return record.Int(int64(int(x - y))), true
+			}
+			return record.Bool(cmpResult(op, cmpInt(int64(x), int64(y)))), true
+		}
+	case "ti":
+		return func(vals []record.Value) (record.Value, bool) {
+			a, ok1 := l(vals)
+			b, ok2 := r(vals)
+			if !ok1 || !ok2 || a.Kind() != record.KindDate || b.Kind() != record.KindInt {
+				return record.Null, false
+			}
+			return record.DateValue(dateAdd(op, a.Date(), int(b.Int()))), true
+		}
+	}
+	return nil
+}
+
+// scalar reports whether the VM sees v as a Go value that is never nil
+// and that reflect.DeepEqual compares by value.
+func scalar(k record.Kind) bool {
+	switch k {
+	case record.KindString, record.KindInt, record.KindDecimal, record.KindBool, record.KindDate:
+		return true
+	}
+	return false
+}
+
+// dynEqualValues is dynEqual on values: numeric equality of decimals and
+// ints, null equals only null, values of different kinds differ. ok is
+// false for the cases left to the VM (datetimes, lists, maps).
+func dynEqualValues(a, b record.Value) (eq, ok bool) {
+	ak, bk := a.Kind(), b.Kind()
+	switch {
+	case ak == record.KindNull && bk == record.KindNull:
+		return true, true
+	case ak == record.KindNull:
+		return false, scalar(bk)
+	case bk == record.KindNull:
+		return false, scalar(ak)
+	case !scalar(ak) || !scalar(bk):
+		return false, false
+	}
+	if da, ok := decOf(a); ok {
+		if db, ok := decOf(b); ok {
+			return da.Cmp(db) == 0, true
+		}
+		return false, true
+	}
+	if ak != bk {
+		return false, true
+	}
+	switch ak {
+	case record.KindString:
+		return a.Str() == b.Str(), true
+	case record.KindBool:
+		return a.Bool() == b.Bool(), true
+	case record.KindDate:
+		return a.Date() == b.Date(), true
+	}
+	return false, false
+}
+
+// constDec returns the decimal of an int or decimal literal.
+func constDec(n ast.Node) (record.Decimal, bool) {
+	switch c := n.(type) {
+	case *ast.IntegerNode:
+		return record.DecimalFromInt(int64(c.Value)), true
+	case *ast.ConstantNode:
+		switch x := c.Value.(type) {
+		case record.Decimal:
+			return x, true
+		case int:
+			return record.DecimalFromInt(int64(x)), true
+		}
+	}
+	return record.Decimal{}, false
+}

@@ -1,0 +1,204 @@
+package expression
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/kontor-etl/kontor/engine/record"
+	"github.com/kontor-etl/kontor/plugins/sdk"
+)
+
+var fastSchema = record.MustSchema(
+	record.Field{Name: "name", Kind: record.KindString},
+	record.Field{Name: "amount", Kind: record.KindDecimal},
+	record.Field{Name: "qty", Kind: record.KindInt},
+	record.Field{Name: "due", Kind: record.KindDate},
+	record.Field{Name: "active", Kind: record.KindBool},
+	record.Field{Name: "x", Kind: record.KindNull}, // any kind at run time
+	record.Field{Name: "y", Kind: record.KindNull},
+	record.Field{Name: "tag", Kind: record.KindString},
+)
+
+// fastExprs are evaluated directly (no VM) when the operands fit.
+var fastExprs = []string{
+	`amount > 10`, `amount >= 10.5`, `amount < -3`, `amount <= qty`, `amount == 12.50`, `amount != 12.5`,
+	`10 < amount`, `qty > 3`, `qty == 3`, `qty != 3`, `qty <= 2 || qty >= 5`, `name == "Anna"`, `name != tag`,
+	`name < tag`, `name >= "M"`, `active`, `!active`, `not active && qty > 1`, `active and amount > 0 or qty < 0`,
+	`upper(name)`, `lower(name)`, `trim(name)`, `upper(name) + "!"`, `name + tag`,
+	`amount * 2`, `amount + 0.1 + 0.2`, `amount - qty`, `qty * amount`, `amount / 3`, `amount / qty`, `7 / qty`,
+	`-amount`, `-qty`, `qty + 1`, `qty - 7`, `qty * qty`, `-1.5 * amount`,
+	`due < due + 3`, `due - 30`, `due + qty`, `due - due`, `due == due`,
+	`x > 1`, `x + y`, `x - 1.5`, `x * y`, `x / y`, `x == y`, `x != 2`, `x < y`, `x >= 0.5`, `-x`, `x / 2`,
+	`active ? amount : qty`, `qty > 2 ? "big" : "small"`, `x == nil`, `name == nil`, `amount == nil`,
+	`9223372036854775807 + qty`, `amount * 99999999999999999`,
+}
+
+// slowExprs contain nodes the fast path does not handle; they must still
+// give the same results (through the VM).
+var slowExprs = []string{
+	`len(name)`, `name contains "a"`, `qty % 2 == 0`, `let z = qty; z + 1`, `[qty, 2][0]`, `abs(amount)`,
+}
+
+func randValue(rng *rand.Rand, kind record.Kind) record.Value {
+	if rng.IntN(8) == 0 {
+		return record.Null
+	}
+	if kind == record.KindNull {
+		kind = []record.Kind{record.KindString, record.KindInt, record.KindDecimal, record.KindBool, record.KindDate}[rng.IntN(5)]
+	}
+	switch kind {
+	case record.KindString:
+		return record.String([]string{"", "Anna", "anna", "Zoë", " Müller ", "M", "ß", "x"}[rng.IntN(8)])
+	case record.KindInt:
+		return record.Int([]int64{0, 1, 2, 3, 5, -7, 1 << 40, 9223372036854775807, -9223372036854775808}[rng.IntN(9)])
+	case record.KindDecimal:
+		d, _ := record.NewDecimal(rng.Int64N(4000)-2000, rng.IntN(4))
+		if rng.IntN(10) == 0 {
+			d = record.MustDecimal("9999999999999999999")
+		}
+		if rng.IntN(10) == 0 {
+			d = record.MustDecimal("0.00")
+		}
+		return record.Dec(d)
+	case record.KindBool:
+		return record.Bool(rng.IntN(2) == 0)
+	case record.KindDate:
+		return record.DateValue(record.NewDate(2026, 1, 1).AddDays(rng.IntN(800) - 400))
+	}
+	return record.Null
+}
+
+func sameResult(v1, v2 record.Value, e1, e2 error) bool {
+	if (e1 == nil) != (e2 == nil) {
+		return false
+	}
+	if e1 != nil {
+		return e1.Error() == e2.Error()
+	}
+	return v1.Kind() == v2.Kind() && v1.String() == v2.String() && v1.Equal(v2)
+}
+
+// TestFastPathEquivalence compares direct evaluation with the VM on random
+// records: same value (kind and representation, e.g. the decimal scale)
+// and same error text, for Eval and EvalBool.
+func TestFastPathEquivalence(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	recs := make([]record.Record, 3000)
+	for i := range recs {
+		vals := make([]record.Value, fastSchema.Len())
+		for j := range vals {
+			vals[j] = randValue(rng, fastSchema.Field(j).Kind)
+		}
+		recs[i] = record.Record{Schema: fastSchema, Values: vals}
+	}
+	for _, src := range append(append([]string(nil), fastExprs...), slowExprs...) {
+		for _, mode := range []sdk.ExprMode{sdk.ExprValue, sdk.ExprBool} {
+			fast, err := Compile(src, fastSchema, mode)
+			if err != nil {
+				if mode == sdk.ExprBool {
+					continue // not a condition
+				}
+				t.Fatalf("%s: %v", src, err)
+			}
+			slow := MustCompile(src, fastSchema, mode)
+			slow.noFast = true
+			isFast := fast.bind(fastSchema).fast != nil
+			wantFast := true
+			for _, s := range slowExprs {
+				if s == src {
+					wantFast = false
+				}
+			}
+			if isFast != wantFast {
+				t.Errorf("%s: fast path %v, want %v", src, isFast, wantFast)
+			}
+			hits := 0
+			for _, r := range recs {
+				if mode == sdk.ExprBool {
+					b1, e1 := fast.EvalBool(r)
+					b2, e2 := slow.EvalBool(r)
+					if !sameResult(record.Bool(b1), record.Bool(b2), e1, e2) {
+						t.Fatalf("EvalBool(%s) on %v: fast %v, %v; vm %v, %v", src, r, b1, e1, b2, e2)
+					}
+					continue
+				}
+				v1, e1 := fast.Eval(r)
+				v2, e2 := slow.Eval(r)
+				if !sameResult(v1, v2, e1, e2) {
+					t.Fatalf("Eval(%s) on %v: fast %#v, %v; vm %#v, %v", src, r, v1, e1, v2, e2)
+				}
+				if b := fast.bind(fastSchema); b.fast != nil {
+					if _, ok := b.fast(r.Values); ok {
+						hits++
+					}
+				}
+			}
+			if mode == sdk.ExprValue && wantFast && hits == 0 {
+				t.Errorf("%s: the fast path never applied", src)
+			}
+		}
+	}
+}
+
+// TestFastPathRebind checks that a program bound to a second schema with
+// the same kinds but other positions reads the right fields.
+func TestFastPathRebind(t *testing.T) {
+	p := MustCompile(`amount > 10 && name == "a"`, fastSchema, sdk.ExprBool)
+	s2 := record.MustSchema(record.Field{Name: "name", Kind: record.KindString}, record.Field{Name: "pad"},
+		record.Field{Name: "amount", Kind: record.KindDecimal})
+	for i, tc := range []struct {
+		r    record.Record
+		want bool
+	}{
+		{record.Record{Schema: s2, Values: []record.Value{record.String("a"), record.Int(1), record.Dec(record.MustDecimal("11"))}}, true},
+		{record.Record{Schema: s2, Values: []record.Value{record.String("a"), record.Int(100), record.Dec(record.MustDecimal("9"))}}, false},
+	} {
+		got, err := p.EvalBool(tc.r)
+		if err != nil || got != tc.want {
+			t.Errorf("%d: got %v, %v", i, got, err)
+		}
+		if p.bind(s2).fast == nil {
+			t.Errorf("%d: no fast path after rebinding", i)
+		}
+	}
+}
+
+func ExampleProgram_Eval_fastPath() {
+	p := MustCompile(`upper(name)`, fastSchema, sdk.ExprValue)
+	v, _ := p.Eval(record.Record{Schema: fastSchema, Values: []record.Value{record.String("Zoë")}})
+	fmt.Println(v)
+	// Output: ZOË
+}
+
+// FuzzFastPath compiles any expression text and checks that direct
+// evaluation and the VM agree on a set of random records.
+func FuzzFastPath(f *testing.F) {
+	for _, s := range fastExprs {
+		f.Add(s)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	recs := make([]record.Record, 64)
+	for i := range recs {
+		vals := make([]record.Value, fastSchema.Len())
+		for j := range vals {
+			vals[j] = randValue(rng, fastSchema.Field(j).Kind)
+		}
+		recs[i] = record.Record{Schema: fastSchema, Values: vals}
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		fast, err := Compile(src, fastSchema, sdk.ExprValue)
+		if err != nil {
+			return
+		}
+		slow := MustCompile(src, fastSchema, sdk.ExprValue)
+		slow.noFast = true
+		for _, r := range recs {
+			v1, e1 := fast.Eval(r)
+			v2, e2 := slow.Eval(r)
+			if !sameResult(v1, v2, e1, e2) {
+				t.Fatalf("Eval(%s) on %v: fast %#v, %v; vm %#v, %v", src, r, v1, e1, v2, e2)
+			}
+		}
+	})
+}
