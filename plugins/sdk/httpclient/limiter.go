@@ -3,6 +3,7 @@ package httpclient
 import (
 	"context"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 )
@@ -71,18 +72,16 @@ func (l *Limiter) Acquire(ctx context.Context) (release func(), err error) {
 // waitLocked reports whether a call may start now, else how long to wait.
 func (l *Limiter) waitLocked(now time.Time) (time.Duration, bool) {
 	// Calls in the window: finished calls whose end is within (now-per, now],
-	// plus calls in flight. ends holds at most n entries, oldest at head.
-	busy := l.inflight
+	// plus calls in flight. ends holds at most n end times in order, oldest
+	// at head, so the first one inside the window is found by bisection.
+	m := len(l.ends)
+	at := func(i int) time.Time { return l.ends[(l.head+i)%m] }
+	first := sort.Search(m, func(i int) bool { return now.Sub(at(i)) < l.per })
+	busy := l.inflight + m - first
+	found := first < m
 	var oldest time.Time
-	found := false
-	for i := 0; i < len(l.ends); i++ {
-		e := l.ends[(l.head+i)%len(l.ends)]
-		if now.Sub(e) < l.per {
-			if !found {
-				oldest, found = e, true
-			}
-			busy++
-		}
+	if found {
+		oldest = at(first)
 	}
 	if busy < l.n {
 		return 0, true
