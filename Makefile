@@ -12,7 +12,7 @@ FUZZTIME ?= 10s
 ROWS     ?= 1000000
 
 .DEFAULT_GOAL := help
-.PHONY: help build test test-race bench lint fuzz-short run-example generate check-generated clean
+.PHONY: help build plugins test test-race bench lint fuzz-short run-example generate check-generated clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -20,11 +20,14 @@ help: ## list the targets
 build: ## build bin/kontor
 	$(GO) build -o $(KONTOR) ./cmd/kontor
 
-test: build ## go vet, go test ./..., kontor lint pipelines/ and kontor test pipelines/
+plugins: ## build the example external plugin into bin/plugins/ (kontor-plugin-example)
+	$(GO) build -o bin/plugins/kontor-plugin-example ./plugins/example
+
+test: build plugins ## go vet, go test ./..., kontor lint pipelines/ and kontor test pipelines/
 	$(GO) vet ./...
 	$(GO) test ./...
-	$(KONTOR) lint pipelines/
-	$(KONTOR) test pipelines/
+	$(KONTOR) lint --plugin-dir bin/plugins pipelines/
+	$(KONTOR) test --plugin-dir bin/plugins pipelines/
 
 test-race: ## go test -race ./...
 	$(GO) test -race ./...
@@ -49,7 +52,7 @@ run-example: build ## run pipelines/abo-export.yaml (state in .kontor/, output i
 	$(KONTOR) run pipelines/abo-export.yaml --report out/abo-export.report.json || test $$? -eq 3
 	@echo "output: out/ (clean CSV, rejects, run report); history: $(KONTOR) history pipelines/abo-export.yaml"
 
-generate: ## go generate ./... (function docs, IBAN registry)
+generate: ## go generate ./... (function docs, IBAN registry, plugin protocol: needs protoc, see plugins/sdk/proto/v1/generate.sh)
 	$(GO) generate ./...
 
 check-generated: generate ## fail if generated files are out of date

@@ -22,10 +22,11 @@ import (
 // linting, so pipelines can be checked without their secrets.
 const lintPlaceholder = "kontor-lint-placeholder"
 
-func cmdLint(_ context.Context, args []string, stdout, stderr io.Writer) int {
+func cmdLint(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("lint", "[flags] FILES_OR_DIRS...", stderr)
 	format := fs.String("format", "text", "output format: text (file:line:col: severity: message, with the source line) or json")
 	strict := fs.Bool("strict", false, "treat warnings (deprecated keys, ...) as errors")
+	plugins := addPluginFlags(fs)
 	pos, code, ok := parse(fs, args)
 	if !ok {
 		return code
@@ -41,11 +42,11 @@ func cmdLint(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kontor lint: %v\n", err)
 		return exitUsage
 	}
-	reg, err := registry()
-	if err != nil {
-		fmt.Fprintf(stderr, "kontor lint: %v\n", err)
-		return exitError
+	reg, closePlugins, code := plugins.registryFor(ctx, files, nil, stderr)
+	if reg == nil {
+		return code
 	}
+	defer closePlugins()
 	var all diag.List
 	for _, f := range files {
 		all = append(all, lintFile(f, reg, *strict)...)

@@ -30,7 +30,10 @@ func TestMain(m *testing.M) {
 	if os.Getenv("KONTOR_TEST_MAIN") == "1" {
 		main()
 	}
-	os.Exit(m.Run())
+	cleanup := buildTestPlugins() // plugins_external_test.go
+	code := m.Run()
+	cleanup()
+	os.Exit(code)
 }
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {

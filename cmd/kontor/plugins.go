@@ -8,9 +8,10 @@ import (
 	"text/tabwriter"
 )
 
-func cmdPlugins(_ context.Context, args []string, stdout, stderr io.Writer) int {
+func cmdPlugins(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("plugins", "list [--json] | describe NAME", stderr)
 	asJSON := fs.Bool("json", false, "list as JSON")
+	plugins := addPluginFlags(fs)
 	pos, code, ok := parse(fs, args)
 	if !ok {
 		return code
@@ -18,11 +19,11 @@ func cmdPlugins(_ context.Context, args []string, stdout, stderr io.Writer) int 
 	if len(pos) == 0 {
 		return usageErr(fs, "want a subcommand: list or describe NAME")
 	}
-	reg, err := registry()
-	if err != nil {
-		fmt.Fprintf(stderr, "kontor plugins: %v\n", err)
-		return exitError
+	reg, closePlugins, code := plugins.registryFor(ctx, nil, nil, stderr)
+	if reg == nil {
+		return code
 	}
+	defer closePlugins()
 	switch pos[0] {
 	case "list":
 		if len(pos) != 1 {

@@ -27,6 +27,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	wait := fs.Duration("wait", 0, "wait up to `DURATION` for the pipeline's run lock (default: exit 4 at once when it is held)")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
 	quiet := fs.Bool("q", false, "log only warnings and errors")
+	plugins := addPluginFlags(fs)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE` (for developers; see go tool pprof)")
 	pos, code, ok := parse(fs, args)
 	if !ok {
@@ -58,12 +59,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	logger := slog.New(h)
 
-	reg, err := registry()
-	if err != nil {
-		fmt.Fprintf(stderr, "kontor run: %v\n", err)
-		return exitError
-	}
 	file := pos[0]
+	reg, closePlugins, code := plugins.registryFor(ctx, pos, logger, stderr)
+	if reg == nil {
+		return code
+	}
+	defer closePlugins()
 	start := time.Now()
 	p, ds := spec.LoadFile(file, reg, loadOptions(func() time.Time { return start }))
 	printDiags(stderr, file, ds)

@@ -6,8 +6,9 @@ import (
 	"io"
 )
 
-func cmdSchema(_ context.Context, args []string, stdout, stderr io.Writer) int {
+func cmdSchema(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("schema", "", stderr)
+	plugins := addPluginFlags(fs)
 	pos, code, ok := parse(fs, args)
 	if !ok {
 		return code
@@ -15,11 +16,11 @@ func cmdSchema(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(pos) != 0 {
 		return usageErr(fs, "takes no arguments")
 	}
-	reg, err := registry()
-	if err != nil {
-		fmt.Fprintf(stderr, "kontor schema: %v\n", err)
-		return exitError
+	reg, closePlugins, code := plugins.registryFor(ctx, nil, nil, stderr)
+	if reg == nil {
+		return code
 	}
+	defer closePlugins()
 	b, err := reg.JSONSchema()
 	if err != nil {
 		fmt.Fprintf(stderr, "kontor schema: %v\n", err)

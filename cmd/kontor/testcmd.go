@@ -11,6 +11,7 @@ import (
 func cmdTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("test", "[flags] DIRS_OR_FILES...", stderr)
 	update := fs.Bool("update", false, "rewrite the expected (want) files from the actual outputs; review the diff")
+	plugins := addPluginFlags(fs)
 	pos, code, ok := parse(fs, args)
 	if !ok {
 		return code
@@ -18,11 +19,12 @@ func cmdTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(pos) == 0 {
 		return usageErr(fs, "want at least one directory or pipeline file")
 	}
-	reg, err := registry()
-	if err != nil {
-		fmt.Fprintf(stderr, "kontor test: %v\n", err)
-		return exitError
+	files, _ := pipelineFiles(pos)
+	reg, closePlugins, code := plugins.registryFor(ctx, files, nil, stderr)
+	if reg == nil {
+		return code
 	}
+	defer closePlugins()
 	results, err := pipetest.Run(ctx, pos, pipetest.Options{Registry: reg, LoadOptions: loadOptions, Update: *update, Out: stdout})
 	if err != nil {
 		fmt.Fprintf(stderr, "kontor test: %v\n", err)

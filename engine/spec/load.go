@@ -53,7 +53,7 @@ const Current = 1
 const DefaultBatchSize = 1000
 
 // topKeys are the known top-level keys.
-var topKeys = []string{"version", "name", "description", "batch_size", "source", "transforms", "sinks", "rejects", "on_error", "state", "schedule", "notify"}
+var topKeys = []string{"version", "name", "description", "batch_size", "source", "transforms", "sinks", "rejects", "on_error", "state", "schedule", "notify", "plugins"}
 
 // LoadFile reads and loads the pipeline at path.
 func LoadFile(path string, reg Registry, opts LoadOptions) (*Pipeline, diag.List) {
@@ -301,6 +301,10 @@ func (l *loader) pipeline(root *yaml.Node) {
 			l.state(v)
 		case "notify":
 			l.notify(v)
+		case "plugins":
+			// External plugins the pipeline needs; read and checked by
+			// engine/pluginhost.PipelinePlugins before the registry is
+			// built (the loader needs their components already).
 		default:
 			l.unknownKey(k, "in pipeline", topKeys)
 		}
