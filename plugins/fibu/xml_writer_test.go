@@ -495,3 +495,14 @@ func BenchmarkXMLWrite(b *testing.B) {
 }
 
 func regexpMust(s string) *regexp.Regexp { return regexp.MustCompile(s) }
+
+// TestSettlementPipelineXMLValid validates the expected XML of pipelines/fibu-settlement.yaml
+// (its pipeline test compares the output byte for byte) against the sample XSD.
+func TestSettlementPipelineXMLValid(t *testing.T) {
+	out, err := os.ReadFile("../../pipelines/fibu-settlement_test/abrechnung_20261202.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wellFormed(t, out)
+	xmllintValidate(t, out, "testdata/xml/abrechnung.xsd")
+}
