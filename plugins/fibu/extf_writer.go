@@ -116,17 +116,16 @@ func ExtfWriter() sdk.Component {
 			"name per period such as `out/EXTF_Buchungsstapel_2024-11.csv`).",
 		Spec: extfWriterSpec,
 		Examples: []string{`type: fibu.datev_extf
-path: out/EXTF_Buchungsstapel_2024-11.csv
-config:
-  berater: 29098
-  mandant: 55003
-  datum_vom: prev_month_start
-  datum_bis: prev_month_end
-  bezeichnung: Vorstellungen
-  mapping:
-    umsatz: betrag
-    belegfeld_1: fibu_nummer
-    kost2: fibu_nummer
+path: out/EXTF_Buchungsstapel_{date}.csv
+berater: 29098
+mandant: 55003
+datum_vom: prev_month_start
+datum_bis: prev_month_end
+bezeichnung: Vorstellungen
+mapping:
+  umsatz: betrag
+  belegfeld_1: fibu_nummer
+  kost2: fibu_nummer
 `},
 		NewEncoder: newExtfEncoder,
 	}

@@ -40,7 +40,7 @@ type Sequence struct {
 
 // GenerateConfig is the configuration of kassenzeichen.generate.
 type GenerateConfig struct {
-	Name        string                  `yaml:"name"`
+	Pool        string                  `yaml:"pool"`
 	Target      string                  `yaml:"target"`
 	PlainTarget string                  `yaml:"plain_target"`
 	Overwrite   bool                    `yaml:"overwrite"`
@@ -73,8 +73,9 @@ var CheckDigitFields = []sdk.Field{
 }
 
 var generateSpec = sdk.Spec{Fields: []sdk.Field{
-	{Name: "name", Type: sdk.TypeString, Required: true, Pattern: `[a-z][a-z0-9_]*`,
-		Description: "Name of the number pool; the running number comes from the persistent counter kassenzeichen.<name>.", Example: "abo"},
+	// The key is pool, not name: `name:` of a step is the engine's step name.
+	{Name: "pool", Type: sdk.TypeString, Required: true, Pattern: `[a-z][a-z0-9_]*`,
+		Description: "Name of the number pool; the running number comes from the persistent counter kassenzeichen.<pool>.", Example: "abo"},
 	{Name: "target", Type: sdk.TypeString, Default: "kassenzeichen",
 		Description: "Record field that receives the (masked) Kassenzeichen; it is added when missing.", Example: "kassenzeichen"},
 	{Name: "plain_target", Type: sdk.TypeString, Default: "",
@@ -111,15 +112,14 @@ func Generate() sdk.Component {
 		Description: "Numbers are reserved per batch from the persistent counter kassenzeichen.<name> (gap-free across committed runs, re-used when a run fails).",
 		Spec:        generateSpec,
 		Examples: []string{`type: kassenzeichen.generate
-config:
-  name: abo
-  segments:
-    - {type: const, value: "8"}
-    - {type: einnahmeart, field: abo_typ, map: {oper: "8057", konzert: "8058"}}
-    - {type: sequence, width: 8}
-  sequence: {from: 1, to: 99999999, warn_below: 1000}
-  check_digit: {method: luhn}
-  mask: "#.####.####.####-#"
+pool: abo
+segments:
+  - {type: const, value: "8"}
+  - {type: einnahmeart, field: abo_typ, map: {oper: "8057", konzert: "8058"}}
+  - {type: sequence, width: 8}
+sequence: {from: 1, to: 99999999, warn_below: 1000}
+check_digit: {method: luhn}
+mask: "#.####.####.####-#"
 `},
 		NewTransform: newGenerate,
 		OutputSchema: func(c sdk.Config, in *record.Schema, _ func(string) record.Kind) (*record.Schema, error) {
@@ -162,8 +162,8 @@ func build(cfg GenerateConfig, env sdk.Env) (*generate, error) {
 	if cfg.Target == "" {
 		cfg.Target = "kassenzeichen"
 	}
-	if cfg.Name == "" {
-		es.Add("name", "required")
+	if cfg.Pool == "" {
+		es.Add("pool", "required")
 	}
 	m, err := checkdigit.Parse(cfg.CheckDigit)
 	if err != nil {
@@ -295,8 +295,10 @@ func (g *generate) Process(ctx context.Context, in, out *record.Batch) error {
 	type pending struct {
 		rec   record.Record
 		parts []string
-		seq   int // index of the sequence part, -1 none
+		seq   int  // index of the sequence part, -1 none
+		keep  bool // already has a Kassenzeichen: passed on unchanged
 	}
+	// Records leave in input order, also those that keep their Kassenzeichen.
 	var todo []pending
 	for _, r := range in.Records {
 		os := g.outSchema(r.Schema)
@@ -307,7 +309,7 @@ func (g *generate) Process(ctx context.Context, in, out *record.Batch) error {
 		}
 		if !g.cfg.Overwrite {
 			if v := nr.Value(g.cfg.Target); !v.IsNull() && strings.TrimSpace(v.String()) != "" {
-				out.Records = append(out.Records, nr)
+				todo = append(todo, pending{rec: nr, keep: true})
 				continue
 			}
 		}
@@ -320,28 +322,32 @@ func (g *generate) Process(ctx context.Context, in, out *record.Batch) error {
 	}
 	need := 0
 	for _, p := range todo {
-		if p.seq >= 0 {
+		if !p.keep && p.seq >= 0 {
 			need++
 		}
 	}
 	var next int64
 	if need > 0 {
-		first, err := g.env.State.Reserve(ctx, "kassenzeichen."+g.cfg.Name, int64(need))
+		first, err := g.env.State.Reserve(ctx, "kassenzeichen."+g.cfg.Pool, int64(need))
 		if err != nil {
-			return fmt.Errorf("reserving %d numbers from kassenzeichen.%s: %w", need, g.cfg.Name, err)
+			return fmt.Errorf("reserving %d numbers from kassenzeichen.%s: %w", need, g.cfg.Pool, err)
 		}
 		next = g.cfg.Sequence.From + first - 1
 		last := next + int64(need) - 1
 		if last > g.cfg.Sequence.To {
 			return fmt.Errorf("kassenzeichen.%s: number range %d..%d exhausted (needed up to %d); extend sequence.to or start a new pool",
-				g.cfg.Name, g.cfg.Sequence.From, g.cfg.Sequence.To, last)
+				g.cfg.Pool, g.cfg.Sequence.From, g.cfg.Sequence.To, last)
 		}
 		if left := g.cfg.Sequence.To - last; left < g.cfg.Sequence.WarnBelow && !g.warned {
 			g.warned = true
-			g.env.Logger.Warn("kassenzeichen number range running out", "pool", g.cfg.Name, "remaining", left, "to", g.cfg.Sequence.To, "warn_below", g.cfg.Sequence.WarnBelow)
+			g.env.Logger.Warn("kassenzeichen number range running out", "pool", g.cfg.Pool, "remaining", left, "to", g.cfg.Sequence.To, "warn_below", g.cfg.Sequence.WarnBelow)
 		}
 	}
 	for _, p := range todo {
+		if p.keep {
+			out.Records = append(out.Records, p.rec)
+			continue
+		}
 		if p.seq >= 0 {
 			w := g.cfg.Segments[p.seq].Width
 			p.parts[p.seq] = fmt.Sprintf("%0*d", w, next)

@@ -26,7 +26,7 @@ func abo(typ, kd string) record.Record {
 }
 
 const genCfg = `
-name: abo
+pool: abo
 segments:
   - {type: const, value: "8"}
   - {type: einnahmeart, field: abo_typ, map: {oper: "8057", konzert: "8058"}}
@@ -117,7 +117,7 @@ func Luhn(s string) error {
 }
 
 func TestGenerateConfigErrors(t *testing.T) {
-	_, err := build(GenerateConfig{Name: "x", Segments: []Segment{{Type: "const", Value: "8a"}, {Type: "sequence", Width: 2}}, Sequence: Sequence{From: 1, To: 999}, Mask: "##"}, sdk.Env{})
+	_, err := build(GenerateConfig{Pool: "x", Segments: []Segment{{Type: "const", Value: "8a"}, {Type: "sequence", Width: 2}}, Sequence: Sequence{From: 1, To: 999}, Mask: "##"}, sdk.Env{})
 	if err == nil {
 		t.Fatal("want errors")
 	}
@@ -166,6 +166,40 @@ func TestValidate(t *testing.T) {
 		}
 		if len(out.Rejects) != 1 || out.Rejects[0].Field != "kassenzeichen" || !strings.Contains(out.Rejects[0].Reason, tc.reason) {
 			t.Errorf("%s %q: want reject %q, got %+v", tc.cfg, tc.value, tc.reason, out.Rejects)
+		}
+	}
+}
+
+// TestGenerateKeepsOrder: a record that keeps its Kassenzeichen stays in its place and
+// consumes no number.
+func TestGenerateKeepsOrder(t *testing.T) {
+	var log bytes.Buffer
+	g, _ := newGen(t, genCfg, &log)
+	sc := record.MustSchema(append(aboSchema.Fields(), record.Field{Name: "kassenzeichen"})...)
+	mk := func(kd, kz string) record.Record {
+		r := record.New(sc, record.Origin{File: "abos.csv"})
+		r.Values[0], r.Values[1], r.Values[2] = record.String("oper"), record.String(kd), record.DateValue(record.NewDate(2025, 9, 1))
+		if kz != "" {
+			r.Values[3] = record.String(kz)
+		}
+		return r
+	}
+	in := &record.Batch{Records: []record.Record{mk("1", ""), mk("2", "8.8057.25.00002.999-9"), mk("3", "")}}
+	out := &record.Batch{}
+	if err := g.Process(context.Background(), in, out); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range out.Records {
+		got = append(got, r.Value("kundennummer").Str()+"="+r.Value("kassenzeichen").Str())
+	}
+	want := []string{"1=8.8057.25.00001.001-", "2=8.8057.25.00002.999-9", "3=8.8057.25.00003.002-"}
+	if len(got) != 3 {
+		t.Fatalf("got %v", got)
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Fatalf("record %d: %s, want prefix %s (all: %v)", i, got[i], want[i], got)
 		}
 	}
 }

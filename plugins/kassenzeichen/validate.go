@@ -33,7 +33,7 @@ func Validate() sdk.Component {
 		Name: "validate", Kind: sdk.KindTransform,
 		Summary:      "Rejects records whose Kassenzeichen has a wrong check digit, mask or length.",
 		Spec:         validateSpec,
-		Examples:     []string{"type: kassenzeichen.validate\nconfig:\n  field: kassenzeichen\n  check_digit: {method: luhn}\n"},
+		Examples:     []string{"type: kassenzeichen.validate\nfield: kassenzeichen\ncheck_digit: {method: luhn}\n"},
 		NewTransform: newValidate,
 	}
 }

@@ -23,7 +23,7 @@ func Read() sdk.Component {
 			"file fails with the trailer's position. Fields with const values are checked and not emitted; an sh field " +
 			"turns its amount negative for the credit indicator.",
 		Spec:       writeSpec,
-		Examples:   []string{"type: layout.read\npath: in/sollstellung.txt\nconfig:\n  layout: layouts/sollstellung-fixed.yaml\n"},
+		Examples:   []string{"type: layout.read\npath: in/sollstellung.txt\nlayout: layouts/sollstellung-fixed.yaml\n"},
 		NewDecoder: newDecoder,
 	}
 }

@@ -31,7 +31,7 @@ func Write() sdk.Component {
 			"decimals, not representable in the encoding, a delimiter inside an unquoted field) rejects the record naming the " +
 			"field; nothing is cut unless the field says truncate: true.",
 		Spec:       writeSpec,
-		Examples:   []string{"type: layout.write\npath: out/sollstellung.txt\nconfig:\n  layout: layouts/sollstellung-fixed.yaml\n"},
+		Examples:   []string{"type: layout.write\npath: out/sollstellung.txt\nlayout: layouts/sollstellung-fixed.yaml\n"},
 		NewEncoder: newEncoder,
 	}
 }
