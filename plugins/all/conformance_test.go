@@ -51,7 +51,7 @@ func TestCSVOverProtocol(t *testing.T) {
 	s := record.MustSchema(record.Field{Name: "nr", Kind: record.KindInt}, record.Field{Name: "amount", Kind: record.KindDecimal}, record.Field{Name: "name", Kind: record.KindString})
 	b := &record.Batch{}
 	for i := 0; i < 2500; i++ {
-		b.Records = append(b.Records, record.Record{Schema: s, Values: []record.Value{record.Int(int64(i)), record.Dec(record.MustDecimal("-12.30")), record.String("Zoë; \"Ω\"")}})
+		b.Records = append(b.Records, record.Record{Schema: s, Values: []record.Value{record.Int(int64(i)), record.Dec(record.MustDecimal("-12.30")), record.String("Zoë; \"€\"")}})
 	}
 	wcfg := sdk.Config{"encoding": "windows-1252", "delimiter": ";", "decimal": ","}
 	sdktest.SameEncoder(t, p, remote, "write", wcfg, []*record.Batch{b, b})

@@ -20,7 +20,7 @@ func TestSplit(t *testing.T) {
 		{"1.19", "0", "1.19", "0.00"},
 		{"0.595", "19", "0.50", "0.095"}, // 0.5 exactly: half away from zero keeps .50
 		{"2.975", "19", "2.50", "0.475"},
-		{"0.0595", "19", "0.05", "0.0095"}, // 0.05
+		{"0.0595", "19", "0.05", "0.0095"},    // 0.05
 		{"0.00595", "19", "0.01", "-0.00405"}, // 0.005 -> half up -> 0.01
 	} {
 		net, vat, err := Split(record.MustDecimal(tc.gross), record.MustDecimal(tc.rate), 2)

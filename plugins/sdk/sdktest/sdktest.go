@@ -565,4 +565,3 @@ func Golden(t *testing.T, dir, want string, run func(t *testing.T, caseDir strin
 		})
 	}
 }
-
