@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -21,9 +20,11 @@ import (
 
 	"github.com/kontor-etl/kontor/engine/record"
 	"github.com/kontor-etl/kontor/plugins/sdk"
+	"github.com/kontor-etl/kontor/plugins/sdk/sdktest"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
+// update is the -update flag (defined by sdktest): rewrite golden files.
+var update = sdktest.Update
 
 // golden compares got with the file want (or rewrites it with -update).
 func golden(t *testing.T, want string, got []byte) {
@@ -388,6 +389,9 @@ func TestXMLSpecMatchesConfig(t *testing.T) {
 		t.Fatalf("defaults not applied: %+v", cfg)
 	}
 	checkSpecDocs(t, xmlSpec.Fields, "")
+	sdktest.CheckConfig(t, xmlSpec, XMLConfig{})
+	sdktest.CheckConfig(t, extfWriterSpec, ExtfWriterConfig{})
+	sdktest.CheckConfig(t, extfReaderSpec, ExtfReaderConfig{})
 }
 
 // checkSpecDocs: snake_case names, sentence descriptions, examples.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kontor-etl/kontor/engine/record"
 	"github.com/kontor-etl/kontor/plugins/sdk"
+	"github.com/kontor-etl/kontor/plugins/sdk/sdktest"
 )
 
 func testEnv(log *bytes.Buffer) sdk.Env {
@@ -202,4 +203,10 @@ func TestGenerateKeepsOrder(t *testing.T) {
 			t.Fatalf("record %d: %s, want prefix %s (all: %v)", i, got[i], want[i], got)
 		}
 	}
+}
+
+func TestSpecsMatchConfigs(t *testing.T) {
+	sdktest.CheckConfig(t, generateSpec, GenerateConfig{})
+	sdktest.CheckConfig(t, validateSpec, ValidateConfig{})
+	sdktest.LintPlugin(t, Plugin())
 }
