@@ -340,6 +340,7 @@ func (l *launcher) start(ctx context.Context) (*pluginrpc.Remote, error) {
 		Cmd:              cmd,
 		SkipHostEnv:      true,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		GRPCDialOptions:  pb.DialOptions(),
 		// The binary is checked again right before exec, so it cannot be
 		// swapped after the describe (or its cached answer) was accepted.
 		SecureConfig: &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()},

@@ -57,7 +57,9 @@ func ServeConfig(p Plugin, logger *slog.Logger) *plugin.ServeConfig {
 	return &plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{pb.Version: {pb.PluginName: &grpcPlugin{p: p, logger: logger}}},
-		GRPCServer:       plugin.DefaultGRPCServer,
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			return plugin.DefaultGRPCServer(append(opts, pb.ServerOptions()...))
+		},
 	}
 }
 

@@ -273,7 +273,9 @@ func (s *server) Process(ctx context.Context, req *pb.ProcessRequest) (*pb.Proce
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	in.in = record.Batch{}
+	// The records slice is reused (nothing refers to it once the answer is
+	// encoded); the values are new per batch, a transform may keep records.
+	in.in.Reset()
 	if err := in.dec.Decode(req.Batch, &in.in); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "host sent a bad batch: %v", err)
 	}

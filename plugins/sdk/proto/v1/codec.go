@@ -248,6 +248,11 @@ func (r *reader) fail(format string, args ...any) error {
 }
 
 func (r *reader) uvarint() (uint64, error) {
+	if r.pos < len(r.s) && r.s[r.pos] < 0x80 { // fast path: one byte
+		c := r.s[r.pos]
+		r.pos++
+		return uint64(c), nil
+	}
 	var x uint64
 	var s uint
 	for i := 0; i < binary.MaxVarintLen64; i++ {
@@ -283,7 +288,8 @@ func (r *reader) count(min int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if n > uint64(len(r.s)-r.pos)/uint64(min) {
+	rem := uint64(len(r.s) - r.pos)
+	if n > rem || n*uint64(min) > rem { // n <= rem keeps the product from overflowing
 		return 0, r.fail("count %d exceeds the remaining %d bytes", n, len(r.s)-r.pos)
 	}
 	return int(n), nil
@@ -394,7 +400,9 @@ func (d *Decoder) Decode(data []byte, into *record.Batch) error {
 	if len(d.sl) > 0 {
 		width = d.sl[0].Len()
 	}
-	vals := make([]record.Value, 0, nrec*width)
+	// Every value takes at least one byte: never preallocate more values
+	// than bytes remain (a hostile count must not allocate gigabytes).
+	vals := make([]record.Value, 0, min(nrec*width, len(r.s)-r.pos))
 	if cap(into.Records)-len(into.Records) < nrec {
 		into.Records = append(make([]record.Record, 0, len(into.Records)+nrec), into.Records...)
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/grpc"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/kontor-etl/kontor/engine/record"
@@ -121,4 +123,25 @@ func SchemaFromPB(s *RecordSchema) (*record.Schema, error) {
 		fs[i] = record.Field{Name: f.Name, Kind: k}
 	}
 	return record.NewSchema(fs...)
+}
+
+// MaxMessageSize bounds one gRPC message (a batch, an output chunk). A
+// batch of 1000 records with long text fields easily exceeds gRPC's 4 MiB
+// default.
+const MaxMessageSize = 256 << 20
+
+// window is the HTTP/2 flow-control window: larger than a typical batch,
+// so a batch is sent without waiting for window updates.
+const window = 4 << 20
+
+// ServerOptions are the gRPC options of the plugin side.
+func ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxMessageSize), grpc.MaxSendMsgSize(MaxMessageSize),
+		grpc.InitialWindowSize(window), grpc.InitialConnWindowSize(window)}
+}
+
+// DialOptions are the gRPC options of the host side.
+func DialOptions() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize)),
+		grpc.WithInitialWindowSize(window), grpc.WithInitialConnWindowSize(window)}
 }
