@@ -16,9 +16,12 @@ import (
 	"github.com/kontor-etl/kontor/plugins/sdk"
 )
 
-// DB is a temporary DuckDB database for one step of one run, in a file
-// under the system temp directory (so DuckDB can spill to disk instead of
-// holding everything in RAM). Close removes it.
+// DB is a temporary DuckDB database for one step of one run: an
+// in-memory database whose temp_directory is a fresh directory under the
+// system temp directory, so beyond MemoryLimit DuckDB spills table blocks
+// and intermediates there instead of failing (an on-disk database file
+// would write every staged table to disk even when it fits in memory,
+// which doubled the time of a reconcile). Close removes the directory.
 type DB struct {
 	dir  string
 	db   *sql.DB
@@ -34,7 +37,7 @@ func Open(ctx context.Context) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating staging database: %w", err)
 	}
-	c, err := duckdb.NewConnector(filepath.Join(dir, "staging.duckdb"), nil)
+	c, err := duckdb.NewConnector("", nil)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("creating staging database: %w", err)
@@ -243,6 +246,12 @@ func (t *Table) Finish(ctx context.Context) error {
 // name with DuckDB's built-in read_csv. Non-UTF-8 files are transcoded in
 // Go first (sdk encodings: windows-1252, iso-8859-1, iso-8859-15, utf-8).
 func (d *DB) LoadCSV(ctx context.Context, name, path string, tf sdk.TextFormat, header bool) error {
+	return d.LoadCSVWith(ctx, name, path, tf, header, "")
+}
+
+// LoadCSVWith is LoadCSV with extra select-list items computed while
+// loading (", expr AS col, ..."; the file's row is r).
+func (d *DB) LoadCSVWith(ctx context.Context, name, path string, tf sdk.TextFormat, header bool, extra string) error {
 	src := path
 	enc := strings.ToLower(tf.Encoding)
 	if enc != "" && enc != "utf-8" && enc != "utf8" && enc != "utf-8-bom" {
@@ -276,8 +285,8 @@ func (d *DB) LoadCSV(ctx context.Context, name, path string, tf sdk.TextFormat, 
 		delim = ","
 	}
 	quote := tf.Quote
-	q := fmt.Sprintf(`CREATE TABLE %s AS SELECT * FROM read_csv(%s, delim = %s, header = %t, all_varchar = true, quote = %s, escape = %s, auto_detect = true)`,
-		Quote(name), sqlString(src), sqlString(delim), header, sqlString(quote), sqlString(quote))
+	q := fmt.Sprintf(`CREATE TABLE %s AS SELECT r.*%s FROM read_csv(%s, delim = %s, header = %t, all_varchar = true, quote = %s, escape = %s, auto_detect = true) r`,
+		Quote(name), extra, sqlString(src), sqlString(delim), header, sqlString(quote), sqlString(quote))
 	if _, err := d.conn.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("loading %s: %w", path, err)
 	}

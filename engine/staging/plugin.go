@@ -2,9 +2,9 @@
 // lookup, reconcile and sql. It is (with engine/state/duckstate) the only
 // place that imports DuckDB.
 //
-// Each step that needs one gets its own temporary DuckDB database (a file
-// under the system temp directory, created lazily on the first batch and
-// removed at Close), loaded with the DuckDB Appender, never one INSERT per
+// Each step that needs one gets its own temporary DuckDB database (in
+// memory, spilling to a directory under the system temp directory beyond
+// MemoryLimit; created lazily on the first batch and removed at Close), loaded with the DuckDB Appender, never one INSERT per
 // record. dedup needs no staging database: within a run it keeps 128-bit
 // key fingerprints in a Go map; with scope ledger it holds records back in
 // chunks (DedupChunk) and looks each chunk's keys up in the state store's

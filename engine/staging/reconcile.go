@@ -63,6 +63,7 @@ type reconcile struct {
 	stream  *Table
 	recs    []record.Record // staged records by _row-1
 	targets []string
+	refID   string // column identifying a reference row (see match)
 	schemas map[*record.Schema]*record.Schema
 }
 
@@ -167,12 +168,11 @@ func precompute(rules []ReconcileRule) (conds []string, streamCols, refCols []st
 	return conds, streamCols, refCols
 }
 
-// match runs the rules in the staging database.
+// match runs the rules in the staging database. Reference rows are
+// identified by their rowid (in file order), or by a numbered column
+// _kontor_ref when the file has a column named rowid.
 func (r *reconcile) match(ctx context.Context) error {
 	conn := r.db.Conn()
-	if err := r.db.LoadCSV(ctx, "_refraw", resolve(r.env.Dir, r.cfg.Table), r.cfg.text(), r.cfg.Header); err != nil {
-		return fmt.Errorf("table: %w", err)
-	}
 	conds, streamCols, refCols := precompute(r.cfg.Rules)
 	extra := func(cols []string) string {
 		if len(cols) == 0 {
@@ -180,11 +180,20 @@ func (r *reconcile) match(ctx context.Context) error {
 		}
 		return ", " + strings.Join(cols, ", ")
 	}
-	stmts := []string{
-		`CREATE TABLE ref AS SELECT row_number() OVER () AS _ref, r.*` + extra(refCols) + ` FROM _refraw r`,
-		`DROP TABLE _refraw`,
-		`CREATE TABLE settled (_row BIGINT, status VARCHAR, rule VARCHAR, _ref BIGINT)`,
+	if err := r.db.LoadCSVWith(ctx, "ref", resolve(r.env.Dir, r.cfg.Table), r.cfg.text(), r.cfg.Header, extra(refCols)); err != nil {
+		return fmt.Errorf("table: %w", err)
 	}
+	var shadowed int
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_columns() WHERE table_name = 'ref' AND lower(column_name) = 'rowid'`).Scan(&shadowed); err != nil {
+		return fmt.Errorf("staging reference: %w", err)
+	}
+	r.refID = "rowid"
+	var stmts []string
+	if shadowed > 0 {
+		r.refID = "_kontor_ref"
+		stmts = append(stmts, `ALTER TABLE ref RENAME TO _ref_raw`, `CREATE TABLE ref AS SELECT row_number() OVER () AS _kontor_ref, * FROM _ref_raw`, `DROP TABLE _ref_raw`)
+	}
+	stmts = append(stmts, `CREATE TABLE settled (_row BIGINT, status VARCHAR, rule VARCHAR, _ref BIGINT)`)
 	if len(streamCols) > 0 {
 		stmts = append(stmts, `ALTER TABLE stream RENAME TO _stream`,
 			`CREATE TABLE stream AS SELECT s.*`+extra(streamCols)+` FROM _stream s`, `DROP TABLE _stream`)
@@ -197,8 +206,8 @@ func (r *reconcile) match(ctx context.Context) error {
 	for i, rule := range r.cfg.Rules {
 		q := `INSERT INTO settled
 WITH cand AS (
-	SELECT s._row, r._ref FROM stream s JOIN ref r ON ` + conds[i] + `
-	WHERE s._row NOT IN (SELECT _row FROM settled) AND r._ref NOT IN (SELECT _ref FROM settled WHERE _ref IS NOT NULL)
+	SELECT s._row, r.` + r.refID + ` AS _ref FROM stream s JOIN ref r ON ` + conds[i] + `
+	WHERE s._row NOT IN (SELECT _row FROM settled) AND r.` + r.refID + ` NOT IN (SELECT _ref FROM settled WHERE _ref IS NOT NULL)
 ), counted AS (
 	SELECT _row, _ref, count(*) OVER (PARTITION BY _row) AS nr, count(*) OVER (PARTITION BY _ref) AS nl FROM cand
 )
@@ -244,7 +253,7 @@ func (r *reconcile) Flush(ctx context.Context, emit func(*record.Batch) error) e
 		cols = append(cols, "r."+Quote(r.cfg.Select[t]))
 	}
 	rows, err := r.db.Conn().QueryContext(ctx, `SELECT `+strings.Join(cols, ", ")+
-		` FROM stream s LEFT JOIN settled st ON st._row = s._row LEFT JOIN ref r ON r._ref = st._ref ORDER BY s._row`)
+		` FROM stream s LEFT JOIN settled st ON st._row = s._row LEFT JOIN ref r ON r.`+r.refID+` = st._ref ORDER BY s._row`)
 	if err != nil {
 		return fmt.Errorf("reading matches: %w", err)
 	}
