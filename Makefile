@@ -35,6 +35,10 @@ test-race: ## go test -race ./...
 bench: build ## Go benchmarks, then the 1,000,000-row end-to-end run (rows/s, peak RSS)
 	$(GO) test -run=NONE -bench=. -benchmem ./...
 	ROWS=$(ROWS) KONTOR=$(KONTOR) ./.ci/bench
+	$(MAKE) bench-state
+
+bench-state: ## state/staging at scale: dedup 1M vs a 5M ledger, reconcile 100k vs 1M orders (time, peak RSS, ratio vs raw DuckDB SQL)
+	$(GO) run ./engine/staging/internal/statebench
 
 lint: ## gofmt -l must be empty; go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
