@@ -3,6 +3,7 @@ package record
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -56,15 +57,25 @@ func ParseDate(s, layout string) (Date, error) {
 // hh, mm (after hh), ss into a Go time layout. Text that already is a Go
 // layout (contains "2006" or "01"/"02") is returned unchanged.
 func GoLayout(p string) string {
-	if strings.Contains(p, "2006") || strings.Contains(p, "15:04") {
-		return p
+	if v, ok := layoutCache.Load(p); ok {
+		return v.(string)
 	}
-	r := strings.NewReplacer(
-		"YYYY", "2006", "JJJJ", "2006", "yyyy", "2006",
-		"YY", "06", "JJ", "06", "yy", "06",
-		"MM", "01",
-		"DD", "02", "TT", "02", "dd", "02",
-		"hh", "15", "HH", "15", "mm", "04", "ss", "05",
-	)
-	return r.Replace(p)
+	g := p
+	if !strings.Contains(p, "2006") && !strings.Contains(p, "15:04") {
+		g = layoutReplacer.Replace(p)
+	}
+	layoutCache.Store(p, g)
+	return g
 }
+
+// layoutReplacer is built once: a strings.Replacer costs ~30 allocations.
+var layoutReplacer = strings.NewReplacer(
+	"YYYY", "2006", "JJJJ", "2006", "yyyy", "2006",
+	"YY", "06", "JJ", "06", "yy", "06",
+	"MM", "01",
+	"DD", "02", "TT", "02", "dd", "02",
+	"hh", "15", "HH", "15", "mm", "04", "ss", "05",
+)
+
+// layoutCache memoises GoLayout; pipelines use a handful of patterns.
+var layoutCache sync.Map

@@ -217,3 +217,13 @@ func BenchmarkValueDecimal(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkDateFormat(b *testing.B) {
+	d := NewDate(2026, 11, 23)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if d.Format("DD.MM.YYYY") != "23.11.2026" {
+			b.Fatal()
+		}
+	}
+}
