@@ -223,7 +223,7 @@ func TestPluginsAndSchema(t *testing.T) {
 	var s struct {
 		Defs map[string]any `json:"$defs"`
 	}
-	if code != 0 || json.Unmarshal([]byte(out), &s) != nil || s.Defs["csv.read"] == nil || s.Defs["filter"] == nil {
+	if code != 0 || json.Unmarshal([]byte(out), &s) != nil || s.Defs["component:csv.read"] == nil || s.Defs["component:filter"] == nil {
 		t.Errorf("schema (exit %d): %.300s", code, out)
 	}
 	code, out, _ = runCLI(t, "version")
