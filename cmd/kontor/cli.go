@@ -41,6 +41,9 @@ Usage:
   kontor schema
   kontor history PIPELINE [--json] [--limit N] [--state-dir DIR]
   kontor rejects PIPELINE RUN_ID [--json] [--state-dir DIR]
+  kontor serve [--addr HOST:PORT] [--state-dir DIR] [--pipelines DIR] [--token TOKEN] [--allow-trigger]
+  kontor schedule [--schedule FILE] [--tz ZONE] [--catch-up once|none] [--state-dir DIR] [PIPELINES_OR_DIRS...]
+  kontor keygen [-o FILE]
   kontor version
   kontor help [COMMAND]
 
@@ -68,6 +71,9 @@ func commands() []command {
 		{"schema", "print the JSON Schema of pipeline files", cmdSchema},
 		{"history", "list the runs of a pipeline", cmdHistory},
 		{"rejects", "list the rejects of a run", cmdRejects},
+		{"serve", "web navigator over the run history, rejects and pipelines (and /metrics)", cmdServe},
+		{"schedule", "run pipelines on their cron schedules (built-in scheduler daemon)", cmdSchedule},
+		{"keygen", "create an age identity for encrypted outputs and print its recipient", cmdKeygen},
 		{"version", "print the version", cmdVersion},
 	}
 }

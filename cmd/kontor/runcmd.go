@@ -36,6 +36,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(pos) != 1 {
 		return usageErr(fs, "want exactly one pipeline file, got %d arguments", len(pos))
 	}
+	bar := newProgressBar(stderr) // nil unless stderr is a terminal
+	if bar != nil && !*quiet {
+		stderr = bar
+	}
 	var sinceT time.Time
 	if *since != "" {
 		t, err := parseTime(*since)
@@ -109,8 +113,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	rep, err := runner.Run(ctx, p, runner.Options{
 		DryRun: *dry, ReportPath: *reportPath, Store: store, Wait: *wait, Since: sinceT,
-		Start: start, Logger: logger, Stdout: stdout,
+		Start: start, Logger: logger, Stdout: stdout, Progress: bar.progress(*quiet),
 	})
+	bar.done()
+	notifyRun(ctx, p, rep, logger)
 	var inv *runner.InvalidError
 	switch {
 	case errors.As(err, &inv):

@@ -65,9 +65,13 @@ type Email struct {
 }
 
 // Notifies reports whether a run that ended with status should notify.
+// INVALID (the pipeline file no longer loads) counts as ERROR.
 func (n *Notify) Notifies(status string) bool {
 	if n == nil {
 		return false
+	}
+	if status == "INVALID" {
+		status = "ERROR"
 	}
 	for _, s := range n.On {
 		if strings.EqualFold(s, status) {
