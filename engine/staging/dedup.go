@@ -351,7 +351,7 @@ func (d *dedup) Stats() (unchanged, ignored int64) { return d.unchanged, d.ignor
 
 func (d *dedup) Close() error {
 	if d.unchanged > 0 || d.ignored > 0 {
-		d.env.Logger.Info("dedup skipped records already exported", "step", d.env.Step, "ledger", d.scope,
+		d.env.Logger.Info("dedup skipped records already exported", "ledger", d.scope,
 			"unchanged", d.unchanged, "changed_ignored", d.ignored)
 	}
 	d.seen, d.origins, d.hold = nil, nil, nil
