@@ -290,6 +290,9 @@ func (s *Schedule) Next(after time.Time, loc *time.Location) time.Time {
 			}
 			continue
 		}
+		if time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, loc).Add(time.Hour).Before(after) {
+			continue // the whole day lies before after
+		}
 		if t, ok := s.nextOnDay(day, after, loc); ok {
 			return t
 		}
@@ -311,17 +314,25 @@ func (s *Schedule) nextOnDay(day, after time.Time, loc *time.Location) (time.Tim
 		if s.hour&(1<<h) == 0 {
 			continue
 		}
+		// The whole hour (even a repeated copy of it) lies before after.
+		if time.Date(day.Year(), day.Month(), day.Day(), h+1, 0, 0, 0, loc).Add(time.Hour).Before(after) {
+			continue
+		}
 		for m := 0; m < 60; m++ {
 			if s.minute&(1<<m) == 0 {
 				continue
 			}
-			for _, t := range s.instants(day.Year(), day.Month(), day.Day(), h, m, loc) {
+			ts := s.instants(day.Year(), day.Month(), day.Day(), h, m, loc)
+			for _, t := range ts {
 				if t.After(after) && (!found || t.Before(best)) {
 					if !found {
 						foundHour = h
 					}
 					best, found = t, true
 				}
+			}
+			if len(ts) == 1 && ts[0].After(after) {
+				break // later minutes of this hour are later
 			}
 		}
 	}
