@@ -146,6 +146,7 @@ type execution struct {
 	trackOrigins bool
 	rejectedAt   map[string]int // origin key -> highest stage index that rejected it
 	prog         progress
+	recycle      bool // hand consumed source batches back (see stream)
 	prepared     bool
 	committed    bool
 }

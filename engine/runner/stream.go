@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -20,9 +21,24 @@ func sortStrings(s []string) { sort.Strings(s) }
 // previewRows is the number of records per sink a dry run prints.
 const previewRows = 5
 
-// stream runs the stages concurrently: source -> transforms... -> sinks.
-// Channels have capacity 1, so each stage holds at most one batch while the
-// next one works on another: memory is bounded by a few batches per stage.
+// stage is where a batch goes next: a transform (and everything after
+// it) or the sinks. push hands over one batch; end says that no more will
+// come (flush, then end the next stage).
+type stage struct {
+	push func(*record.Batch) error
+	end  func() error
+}
+
+// stream runs source -> transforms... -> sinks. Stages that only use the
+// CPU (file sources and file sinks, the core transforms) run in one
+// goroutine, a batch passing through all of them before the next one is
+// read: no channel handoffs, and only one batch is alive at a time. A
+// stage that may wait on a peer (a non-file source or sink, a plugin
+// transform) gets goroutines before and after it, so waiting overlaps with
+// the other stages; with more than one CPU the source also runs in its own
+// goroutine. Channels have capacity 1, so each goroutine holds at most one
+// batch while the next one works on another: memory is bounded by a few
+// batches per goroutine.
 func (x *execution) stream(parent context.Context) error {
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
@@ -37,22 +53,120 @@ func (x *execution) stream(parent context.Context) error {
 			}
 		}()
 	}
-	ch := make(chan *record.Batch, 1)
-	src := ch
-	start(func() error { return x.runSource(ctx, src) })
-	for _, t := range x.transforms {
-		in, out := ch, make(chan *record.Batch, 1)
-		ch = out
-		start(func() error { return x.runTransform(ctx, t, in, out) })
+	cut := x.cuts(gomaxprocs())
+	x.recycle = x.canRecycle(cut)
+	next := x.sinkStage(ctx)
+	for k := len(x.transforms) + 1; k >= 1; k-- {
+		if cut[k] {
+			next = boundary(ctx, start, next)
+		}
+		if k >= 2 {
+			next = x.transformStage(ctx, x.transforms[k-2], next)
+		}
 	}
-	last := ch
-	start(func() error { return x.runSinks(ctx, last) })
+	start(func() error {
+		if err := x.runSource(ctx, next.push); err != nil {
+			return err
+		}
+		return next.end()
+	})
 	wg.Wait()
 
 	if parent.Err() != nil {
 		return fmt.Errorf("run cancelled: %w", context.Cause(parent))
 	}
 	return context.Cause(ctx)
+}
+
+// gomaxprocs is runtime.GOMAXPROCS(0); tests replace it.
+var gomaxprocs = func() int { return runtime.GOMAXPROCS(0) }
+
+// inPlacer is implemented by the core transforms (engine/transform): they
+// only use the CPU, append at most one record per input record after
+// reading it and keep no reference to the input batch, so the runner runs
+// them in the goroutine of their neighbours and lets out.Records share
+// in.Records' array (no allocation per batch).
+type inPlacer interface{ InPlace() bool }
+
+func inPlace(t sdk.Transform) bool {
+	p, ok := t.(inPlacer)
+	return ok && p.InPlace()
+}
+
+// cuts returns, for each stage k (0 source, 1..n transforms, n+1 sinks),
+// whether a goroutine boundary lies before it.
+func (x *execution) cuts(procs int) []bool {
+	n := len(x.transforms)
+	waits := make([]bool, n+2) // the stage may wait on a peer
+	waits[0] = x.src.source != nil
+	for i, t := range x.transforms {
+		waits[i+1] = !inPlace(t.t)
+	}
+	for _, s := range x.sinks {
+		if s.out == nil {
+			waits[n+1] = true
+		}
+	}
+	cut := make([]bool, n+2)
+	for k := 1; k <= n+1; k++ {
+		cut[k] = waits[k] || waits[k-1]
+	}
+	if procs > 1 {
+		cut[1] = true // parse in parallel with the rest
+	}
+	return cut
+}
+
+// canRecycle reports whether a source batch is completely consumed when
+// the source's push returns: every stage runs in the source's goroutine,
+// the transforms are core transforms (they keep nothing) and no sink keeps
+// records (sdk.RecordRetainer). Rejects the runner keeps are copied (see
+// handleRejects).
+func (x *execution) canRecycle(cut []bool) bool {
+	for _, c := range cut[1:] {
+		if c {
+			return false
+		}
+	}
+	for _, t := range x.transforms {
+		if !inPlace(t.t) || t.dropped != nil {
+			return false
+		}
+	}
+	for _, s := range x.sinks {
+		r, ok := s.sink.(sdk.RecordRetainer)
+		if !ok || r.RetainsRecords() {
+			return false
+		}
+	}
+	return true
+}
+
+// boundary runs next in a new goroutine fed through a channel.
+func boundary(ctx context.Context, start func(func() error), next stage) stage {
+	ch := make(chan *record.Batch, 1)
+	start(func() error {
+		for {
+			select {
+			case b, ok := <-ch:
+				if !ok {
+					if ctx.Err() != nil {
+						return context.Cause(ctx)
+					}
+					return next.end()
+				}
+				if err := next.push(b); err != nil {
+					return err
+				}
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			}
+		}
+	})
+	return stage{
+		push: func(b *record.Batch) error { return send(ctx, ch, b) },
+		end:  func() error { close(ch); return nil },
+	}
 }
 
 func send(ctx context.Context, out chan<- *record.Batch, b *record.Batch) error {
@@ -71,8 +185,7 @@ func attribute(rs []record.Reject, s *spec.Step) {
 	}
 }
 
-func (x *execution) runSource(ctx context.Context, out chan<- *record.Batch) (err error) {
-	defer close(out)
+func (x *execution) runSource(ctx context.Context, out func(*record.Batch) error) (err error) {
 	defer func() {
 		if err == nil {
 			x.reportProgress(true)
@@ -91,7 +204,7 @@ func (x *execution) runSource(ctx context.Context, out chan<- *record.Batch) (er
 	return nil
 }
 
-func (x *execution) readFile(ctx context.Context, path, name string, out chan<- *record.Batch) error {
+func (x *execution) readFile(ctx context.Context, path, name string, out func(*record.Batch) error) error {
 	rt := x.src
 	f, err := os.Open(path)
 	if err != nil {
@@ -116,7 +229,7 @@ func (x *execution) readFile(ctx context.Context, path, name string, out chan<- 
 }
 
 // pump moves batches from a source to out.
-func (x *execution) pump(ctx context.Context, src sdk.Source, out chan<- *record.Batch) error {
+func (x *execution) pump(ctx context.Context, src sdk.Source, out func(*record.Batch) error) error {
 	rt := x.src
 	for {
 		t0 := time.Now()
@@ -142,75 +255,96 @@ func (x *execution) pump(ctx context.Context, src sdk.Source, out chan<- *record
 		if len(b.Records) == 0 && len(b.Rejects) == 0 {
 			continue
 		}
-		if err := send(ctx, out, b); err != nil {
+		if err := out(b); err != nil {
 			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return context.Cause(ctx)
+		}
+		if x.recycle {
+			if r, ok := src.(sdk.BatchRecycler); ok {
+				r.Recycle(b)
+			}
 		}
 	}
 }
 
-func (x *execution) runTransform(ctx context.Context, t *transformRT, in <-chan *record.Batch, out chan<- *record.Batch) error {
-	defer close(out)
-	for b := range in {
-		prior := b.Rejects
-		b.Rejects = nil
-		nb := &record.Batch{Records: make([]record.Record, 0, len(b.Records))}
-		t.stats.in += int64(len(b.Records))
-		t0 := time.Now()
-		err := t.t.Process(ctx, b, nb)
-		t.stats.dur += time.Since(t0)
-		if err != nil {
+// transformStage runs t on each batch and hands the results to next.
+func (x *execution) transformStage(ctx context.Context, t *transformRT, next stage) stage {
+	reuse := inPlace(t.t) && t.dropped == nil // noteDropped reads the input after Process
+	return stage{
+		push: func(b *record.Batch) error {
+			prior := b.Rejects
+			b.Rejects = nil
+			var nb *record.Batch
+			if reuse {
+				nb = &record.Batch{Records: b.Records[:0:len(b.Records)]}
+			} else {
+				nb = &record.Batch{Records: make([]record.Record, 0, len(b.Records))}
+			}
+			in := len(b.Records)
+			t.stats.in += int64(in)
+			t0 := time.Now()
+			err := t.t.Process(ctx, b, nb)
+			t.stats.dur += time.Since(t0)
+			if err != nil {
+				if ctx.Err() != nil {
+					return context.Cause(ctx)
+				}
+				return fmt.Errorf("%s: %w", display(t.step), err)
+			}
+			t.stats.out += int64(len(nb.Records))
+			t.stats.rejected += int64(len(nb.Rejects))
+			if t.dropped != nil && len(nb.Records)+len(nb.Rejects) < in {
+				t.noteDropped(b, nb)
+			}
+			attribute(nb.Rejects, t.step)
+			if len(prior) > 0 {
+				nb.Rejects = append(prior, nb.Rejects...)
+			}
+			if len(nb.Records) == 0 && len(nb.Rejects) == 0 {
+				return nil
+			}
+			return next.push(nb)
+		},
+		end: func() error {
 			if ctx.Err() != nil {
 				return context.Cause(ctx)
 			}
-			return fmt.Errorf("%s: %w", display(t.step), err)
-		}
-		t.stats.out += int64(len(nb.Records))
-		t.stats.rejected += int64(len(nb.Rejects))
-		if t.dropped != nil && len(nb.Records)+len(nb.Rejects) < len(b.Records) {
-			t.noteDropped(b, nb)
-		}
-		attribute(nb.Rejects, t.step)
-		if len(prior) > 0 {
-			nb.Rejects = append(prior, nb.Rejects...)
-		}
-		if len(nb.Records) == 0 && len(nb.Rejects) == 0 {
-			continue
-		}
-		if err := send(ctx, out, nb); err != nil {
-			return err
-		}
-	}
-	if ctx.Err() != nil {
-		return context.Cause(ctx)
-	}
-	if f, ok := t.t.(sdk.Flusher); ok {
-		t0 := time.Now()
-		err := f.Flush(ctx, func(b *record.Batch) error {
-			if b == nil {
-				return nil
+			if f, ok := t.t.(sdk.Flusher); ok {
+				t0 := time.Now()
+				var inner time.Duration // time spent in later stages (fused)
+				err := f.Flush(ctx, func(b *record.Batch) error {
+					if b == nil {
+						return nil
+					}
+					t.stats.out += int64(len(b.Records))
+					t.stats.rejected += int64(len(b.Rejects))
+					attribute(b.Rejects, t.step)
+					if len(b.Records) == 0 && len(b.Rejects) == 0 {
+						return nil
+					}
+					t1 := time.Now()
+					err := next.push(b)
+					inner += time.Since(t1)
+					return err
+				})
+				t.stats.dur += time.Since(t0) - inner
+				if err != nil {
+					if ctx.Err() != nil {
+						return context.Cause(ctx)
+					}
+					return fmt.Errorf("%s: flush: %w", display(t.step), err)
+				}
 			}
-			t.stats.out += int64(len(b.Records))
-			t.stats.rejected += int64(len(b.Rejects))
-			attribute(b.Rejects, t.step)
-			if len(b.Records) == 0 && len(b.Rejects) == 0 {
-				return nil
-			}
-			return send(ctx, out, b)
-		})
-		t.stats.dur += time.Since(t0)
-		if err != nil {
-			if ctx.Err() != nil {
-				return context.Cause(ctx)
-			}
-			return fmt.Errorf("%s: flush: %w", display(t.step), err)
-		}
+			return next.end()
+		},
 	}
-	return nil
 }
 
-// runSinks is the last stage: it handles all rejects (in order) and routes
-// records to the sinks.
-func (x *execution) runSinks(ctx context.Context, in <-chan *record.Batch) error {
+// sinkStage is the last stage: it handles all rejects (in order) and
+// routes records to the sinks.
+func (x *execution) sinkStage(ctx context.Context) stage {
 	allRoute := true // every sink has a when: a record may be unrouted
 	for _, s := range x.sinks {
 		if s.when == nil {
@@ -219,12 +353,12 @@ func (x *execution) runSinks(ctx context.Context, in <-chan *record.Batch) error
 	}
 	var routed []bool
 	var whenRejects []record.Reject
-	for b := range in {
+	push := func(b *record.Batch) error {
 		if err := x.handleRejects(b.Rejects); err != nil {
 			return err
 		}
 		if len(b.Records) == 0 {
-			continue
+			return nil
 		}
 		if allRoute {
 			routed = append(routed[:0], make([]bool, len(b.Records))...)
@@ -256,11 +390,15 @@ func (x *execution) runSinks(ctx context.Context, in <-chan *record.Batch) error
 				}
 			}
 		}
+		return nil
 	}
-	if ctx.Err() != nil {
-		return context.Cause(ctx)
+	end := func() error {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		return nil
 	}
-	return nil
+	return stage{push: push, end: end}
 }
 
 // route returns the records for which s.when is true.
@@ -324,6 +462,10 @@ var errRejected = errors.New("record rejected")
 func (x *execution) handleRejects(rs []record.Reject) error {
 	for _, r := range rs {
 		x.rejTotal++
+		if len(x.repRejects) < MaxReportRejects || len(x.stateRejects) < MaxStateRejects {
+			// A copy: the record's values may live in a recycled batch.
+			r.Record = r.Record.Clone()
+		}
 		if len(x.repRejects) < MaxReportRejects {
 			x.repRejects = append(x.repRejects, r)
 		}

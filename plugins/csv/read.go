@@ -345,6 +345,10 @@ type source struct {
 	index     int64
 	done      bool
 	err       error
+	// last is the batch Next returned last and lastSlab the values it was
+	// carved from; free/freeSlab are a batch handed back by Recycle.
+	last, free         *record.Batch
+	lastSlab, freeSlab []record.Value
 }
 
 func (s *source) fileErr(line, col int, format string, args ...any) error {
@@ -509,8 +513,17 @@ func (s *source) Next(ctx context.Context) (*record.Batch, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	b := &record.Batch{Records: make([]record.Record, 0, s.batchSize)}
-	var slab []record.Value
+	var b *record.Batch
+	var slab, whole []record.Value
+	if s.free != nil { // a recycled batch: reuse its records array and values
+		b, whole = s.free, s.freeSlab
+		s.free, s.freeSlab = nil, nil
+		clear(b.Records[:cap(b.Records)])
+		b.Records, b.Rejects = b.Records[:0], nil
+		slab = whole
+	} else {
+		b = &record.Batch{Records: make([]record.Record, 0, s.batchSize)}
+	}
 	for len(b.Records)+len(b.Rejects) < s.batchSize {
 		ok, err := s.sc.next()
 		if err != nil {
@@ -534,6 +547,11 @@ func (s *source) Next(ctx context.Context) (*record.Batch, error) {
 		n := len(s.conv)
 		if len(slab) < n {
 			slab = make([]record.Value, n*(s.batchSize-len(b.Records)-len(b.Rejects)))
+			if whole == nil && len(b.Records) == 0 {
+				whole = slab // the batch's values come from this one slab
+			} else {
+				whole = nil
+			}
 		}
 		vals := slab[:n:n]
 		if s.record(b, vals) {
@@ -546,7 +564,18 @@ func (s *source) Next(ctx context.Context) (*record.Batch, error) {
 		}
 		return nil, io.EOF
 	}
+	s.last, s.lastSlab = b, whole
 	return b, nil
+}
+
+// Recycle implements sdk.BatchRecycler: the next batch reuses the records
+// array and the values of b (the record strings are never reused).
+func (s *source) Recycle(b *record.Batch) {
+	if b == nil || b != s.last || s.lastSlab == nil {
+		return
+	}
+	s.free, s.freeSlab = b, s.lastSlab
+	s.last, s.lastSlab = nil, nil
 }
 
 // record converts the scanned record into vals and appends it (or a

@@ -257,6 +257,10 @@ func (s *sink) Write(_ context.Context, b *record.Batch) ([]record.Reject, error
 	return rejects, nil
 }
 
+// RetainsRecords implements sdk.RecordRetainer: Write copies what it
+// needs into its buffer and keeps no record.
+func (s *sink) RetainsRecords() bool { return false }
+
 // resolve maps the output columns to the positions of a record schema.
 // Without declared columns the first schema defines them.
 func (s *sink) resolve(sch *record.Schema) error {
