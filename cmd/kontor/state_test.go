@@ -224,14 +224,18 @@ func TestKillAtRandomPoints(t *testing.T) {
 	full := time.Since(t0)
 	t.Logf("an uninterrupted run takes %v (process start included)", full)
 
-	// Each kill comes at a uniform random time within 1.3 times the last
-	// uninterrupted run (the re-runs; the input grows), so kills land in
-	// process start, reading, writing, committing or after the end.
+	// Kills come at a uniform random time within 1.3 times the last
+	// uninterrupted run T (the re-runs; the input grows), so they land in
+	// process start, reading, writing, committing or after the end; every
+	// other kill falls between 0.75 T and 1.1 T, where the commit is.
 	runTime := full
 	var whileRunning, whileCommitting, finished int
 	for it := 0; it < iterations; it++ {
 		addInput(perIter)
 		delay := time.Duration(rng.Int64N(int64(runTime * 13 / 10)))
+		if it%2 == 1 {
+			delay = runTime*3/4 + time.Duration(rng.Int64N(int64(runTime*35/100)))
+		}
 		cmd := startKontor(t, "run", pf, "--state-dir", stateDir, "-q")
 		time.Sleep(delay)
 		cmd.Process.Signal(syscall.SIGKILL)
