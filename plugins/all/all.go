@@ -12,6 +12,7 @@ import (
 	"github.com/kontor-etl/kontor/plugins/sdk"
 	"github.com/kontor-etl/kontor/plugins/sepa"
 	"github.com/kontor-etl/kontor/plugins/tixngo"
+	"github.com/kontor-etl/kontor/plugins/xml"
 )
 
 // Builtins returns the built-in plugins in a fixed order.
@@ -24,5 +25,6 @@ func Builtins() []sdk.Plugin {
 		layout.Plugin(),
 		tixngo.Plugin(),
 		http.Plugin(),
+		xml.Plugin(),
 	}
 }

@@ -29,6 +29,8 @@
 //	        records: 3                       # records written (from the run report)
 //	        contains: ["DE00 1234"]          # substrings of the file
 //	    absent: [out/partial.csv]         # files that must not exist after the run
+//	    http:                             # HTTP stubs on 127.0.0.1 (see Stub)
+//	      - {env: API_URL, path: /import, requests: 1, want: x_test/push.json}
 package pipetest
 
 import (
@@ -70,6 +72,7 @@ type Case struct {
 	Error   string            `yaml:"error"`
 	Outputs map[string]Expect `yaml:"outputs"`
 	Absent  []string          `yaml:"absent"`
+	HTTP    []Stub            `yaml:"http"` // HTTP stubs (see Stub)
 }
 
 // Input is a file put in place before the run.
@@ -315,7 +318,16 @@ func runCase(ctx context.Context, pipeline, testFile string, c Case, opts Option
 	}
 
 	clock := func() time.Time { return now }
-	env := func(name string) (string, bool) { v, ok := c.Env[name]; return v, ok }
+	envs := map[string]string{}
+	for k, v := range c.Env {
+		envs[k] = v
+	}
+	stubs, err := startStubs(c.HTTP, envs)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	defer closeStubs(stubs)
+	env := func(name string) (string, bool) { v, ok := envs[name]; return v, ok }
 	var lo spec.LoadOptions
 	if opts.LoadOptions != nil {
 		lo = opts.LoadOptions(clock)
@@ -403,6 +415,7 @@ func runCase(ctx context.Context, pipeline, testFile string, c Case, opts Option
 			fails = append(fails, fmt.Sprintf("%s exists, want it absent", path))
 		}
 	}
+	fails = append(fails, checkStubs(stubs, testDir, opts.Update)...)
 	return fails
 }
 
