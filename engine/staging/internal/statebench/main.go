@@ -69,6 +69,7 @@ type result struct {
 type phase struct {
 	Name    string  `json:"name"`
 	Seconds float64 `json:"seconds"`
+	RSSMiB  int64   `json:"rss_mib"` // peak RSS at the end of the phase
 }
 
 // phases collects the parts of the workload of a child.
@@ -79,7 +80,7 @@ var (
 
 func mark(name string) {
 	now := time.Now()
-	phases = append(phases, phase{name, now.Sub(lastPhase).Seconds()})
+	phases = append(phases, phase{name, now.Sub(lastPhase).Seconds(), peakRSS()})
 	lastPhase = now
 }
 
@@ -134,7 +135,7 @@ func main() {
 		}{{"kontor", k.Phases}, {"raw", r.Phases}} {
 			var parts []string
 			for _, p := range x.ps {
-				parts = append(parts, fmt.Sprintf("%s %.2fs", p.Name, p.Seconds))
+				parts = append(parts, fmt.Sprintf("%s %.2fs (%d MiB)", p.Name, p.Seconds, p.RSSMiB))
 			}
 			if len(parts) > 0 {
 				fmt.Printf("%-38s %s: %s\n", "", x.who, strings.Join(parts, ", "))
