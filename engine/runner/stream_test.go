@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -20,6 +21,12 @@ type inPlaceFunc struct{ funcTransform }
 
 func (inPlaceFunc) InPlace() bool { return true }
 
+// withProcs runs f with GOMAXPROCS set to procs.
+func withProcs(procs int, f func()) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+	f()
+}
+
 func stepFunc(i int, inPlace bool, f func(r record.Record) (bool, string)) *spec.Step {
 	return step("transforms", i, "t.func", sdk.Component{Name: "func", Kind: sdk.KindTransform,
 		NewTransform: func(context.Context, sdk.Config, sdk.Env) (sdk.Transform, error) {
@@ -28,14 +35,6 @@ func stepFunc(i int, inPlace bool, f func(r record.Record) (bool, string)) *spec
 			}
 			return funcTransform{f: f}, nil
 		}}, nil)
-}
-
-// withProcs runs f with the runner seeing procs CPUs.
-func withProcs(procs int, f func()) {
-	old := gomaxprocs
-	gomaxprocs = func() int { return procs }
-	defer func() { gomaxprocs = old }()
-	f()
 }
 
 func TestStreamCuts(t *testing.T) {
@@ -48,15 +47,13 @@ func TestStreamCuts(t *testing.T) {
 		fileSource bool
 		transforms []*transformRT
 		sinks      []*sinkRT
-		procs      int
 		want       string // per stage 1..n+1: | boundary before it, - fused
 	}{
-		{"all fused on one CPU", true, []*transformRT{cpu, cpu}, []*sinkRT{file}, 1, "---"},
-		{"source alone on two CPUs", true, []*transformRT{cpu, cpu}, []*sinkRT{file}, 2, "|--"},
-		{"no transforms", true, nil, []*sinkRT{file}, 1, "-"},
-		{"peer source", false, []*transformRT{cpu}, []*sinkRT{file}, 1, "|-"},
-		{"plugin transform isolated", true, []*transformRT{cpu, other, cpu}, []*sinkRT{file}, 1, "-||-"},
-		{"peer sink", true, []*transformRT{cpu}, []*sinkRT{file, peer}, 1, "-|"},
+		{"all fused", true, []*transformRT{cpu, cpu}, []*sinkRT{file}, "---"},
+		{"no transforms", true, nil, []*sinkRT{file}, "-"},
+		{"peer source", false, []*transformRT{cpu}, []*sinkRT{file}, "|-"},
+		{"plugin transform isolated", true, []*transformRT{cpu, other, cpu}, []*sinkRT{file}, "-||-"},
+		{"peer sink", true, []*transformRT{cpu}, []*sinkRT{file, peer}, "-|"},
 	}
 	for _, tc := range tests {
 		x := &execution{src: &sourceRT{}, transforms: tc.transforms, sinks: tc.sinks}
@@ -64,7 +61,7 @@ func TestStreamCuts(t *testing.T) {
 			x.src.source = &genSource{}
 		}
 		var b strings.Builder
-		for _, c := range x.cuts(tc.procs)[1:] {
+		for _, c := range x.cuts()[1:] {
 			if c {
 				b.WriteByte('|')
 			} else {
@@ -149,8 +146,7 @@ func TestStreamModes(t *testing.T) {
 	}
 }
 
-// TestStreamFusedErrors repeats the error tests with every stage fused
-// into one goroutine.
+// TestStreamFusedErrors repeats the error tests with one CPU.
 func TestStreamFusedErrors(t *testing.T) {
 	withProcs(1, func() {
 		t.Run("sink failure", TestRunSinkFailureLeavesNothing)
@@ -251,8 +247,8 @@ func TestStreamRecycle(t *testing.T) {
 	if out != wantOut || rej != wantRej || jsonOf(rep.Steps) != jsonOf(wantRep.Steps) || kept != wantKept {
 		t.Errorf("with recycling:\n%s\n%s\n%s\nwant\n%s\n%s\n%s", out, rej, kept, wantOut, wantRej, wantKept)
 	}
-	if _, _, _, n, _ := run(2, true); n != 0 {
-		t.Errorf("recycled %d batches with the source in its own goroutine", n)
+	if _, _, _, n, _ := run(2, true); n == 0 {
+		t.Errorf("no batch recycled with two CPUs")
 	}
 }
 

@@ -69,6 +69,13 @@ type mapT struct {
 	last     *record.Schema
 	lastPlan *mapPlan
 	plans    map[*record.Schema]*mapPlan
+
+	vals []record.Value // results of the set expressions of one record
+	// whole is the values array the records of the last Process call were
+	// carved from (nil: more than one); consumed says the runner has
+	// finished with them (OutputsConsumed), so the next call reuses it.
+	whole    []record.Value
+	consumed bool
 }
 
 func decodeMap(cfg sdk.Config) (MapConfig, []string, error) {
@@ -222,11 +229,21 @@ func (m *mapT) Process(_ context.Context, in, out *record.Batch) error {
 	if len(in.Records) == 0 {
 		return nil
 	}
+	if len(m.vals) != len(m.evals) {
+		m.vals = make([]record.Value, len(m.evals))
+	}
 	var (
-		p    *mapPlan
-		slab []record.Value
-		vals = make([]record.Value, len(m.evals))
+		p     *mapPlan
+		slab  []record.Value
+		vals  = m.vals
+		fresh = 0 // arrays allocated in this call
 	)
+	if m.consumed && m.whole != nil {
+		slab = m.whole
+	} else {
+		m.whole = nil
+	}
+	m.consumed = false
 	for _, r := range in.Records {
 		if p == nil || r.Schema != m.last {
 			var err error
@@ -250,22 +267,34 @@ func (m *mapT) Process(_ context.Context, in, out *record.Batch) error {
 		n := len(p.src)
 		if len(slab) < n {
 			slab = make([]record.Value, n*max(len(in.Records), 1))
+			if fresh++; fresh == 1 && m.whole == nil {
+				m.whole = slab
+			} else {
+				m.whole = nil // records from two arrays: do not reuse
+			}
 		}
 		nv := slab[:n:n]
 		slab = slab[n:]
 		for i, s := range p.src {
-			if s >= 0 {
-				if s < len(r.Values) {
-					nv[i] = r.Values[s]
-				}
-			} else {
+			switch {
+			case s < 0:
 				nv[i] = vals[-s-1]
+			case s < len(r.Values):
+				nv[i] = r.Values[s]
+			default:
+				nv[i] = record.Null
 			}
 		}
 		out.Records = append(out.Records, record.Record{Schema: p.out, Values: nv, Origin: r.Origin})
 	}
 	return nil
 }
+
+// OutputsConsumed tells the map that nothing references the records of
+// its earlier outputs any more (the runner calls it when a batch has gone
+// through every step and no step keeps records), so the next Process
+// reuses their values array instead of allocating one.
+func (m *mapT) OutputsConsumed() { m.consumed = true }
 
 // Close implements sdk.Transform.
 func (m *mapT) Close() error { return nil }
