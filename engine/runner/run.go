@@ -134,6 +134,7 @@ type execution struct {
 	diags  diag.List
 
 	src        *sourceRT
+	exch       *exchangeRT // drop-folder inbox of the source (exchange.go)
 	transforms []*transformRT
 	sinks      []*sinkRT
 	stepIndex  map[string]int // step id -> stage index (source 0, transforms 1.., sinks after)
@@ -412,7 +413,7 @@ func (x *execution) build(ctx context.Context) error {
 	case s.Component.Kind != sdk.KindSource:
 		return &InvalidError{Diags: diag.List{diag.Errorf(s.Pos, "kind", "%s is a %s, not a source", s.Type, s.Component.Kind)}}
 	case s.Component.IO == sdk.IOFile:
-		if err := x.glob(); err != nil {
+		if err := x.inputs(ctx); err != nil { // glob or drop folder (exchange.go)
 			return err
 		}
 		d, err := s.Component.NewDecoder(ctx, s.Config, x.env(s))
@@ -598,6 +599,9 @@ func (x *execution) commit(ctx context.Context) error {
 	if err := x.commitHooks(ctx); err != nil {
 		return err
 	}
+	if err := x.exchangeBeforePublish(ctx); err != nil {
+		return err
+	}
 	x.end = x.opts.Now()
 	if x.opts.DryRun {
 		x.preview()
@@ -626,6 +630,7 @@ func (x *execution) commit(ctx context.Context) error {
 	}
 	x.committed = true
 	x.status = string(status)
+	x.exchangeCommitted(ctx)
 	for _, o := range res.Outputs {
 		x.log.Info("output written", "file", o.Path, "records", o.Rows, "bytes", o.Bytes)
 	}
@@ -682,6 +687,7 @@ func (x *execution) abort(err error) {
 			x.rejects.out.discard()
 		}
 	}
+	x.exchangeFailed(err)
 	x.status = string(state.StatusError)
 	if x.run != nil && !x.committed {
 		res := x.result(state.StatusError, err)

@@ -17,7 +17,7 @@ import (
 )
 
 // engineKeys are the step keys the engine owns (never passed to components).
-var engineKeys = []string{"type", "name", "path", "when", "encrypt"}
+var engineKeys = []string{"type", "name", "path", "when", "encrypt", "exchange"}
 
 // step checks one step mapping.
 func (l *loader) step(n *yaml.Node, section string, index int) *Step {
@@ -61,6 +61,7 @@ func (l *loader) step(n *yaml.Node, section string, index int) *Step {
 	fileIO := s.Component.IO == sdk.IOFile
 	var cfgPairs []pair
 	var pathSeen bool
+	var exchangeNode *yaml.Node
 	for _, kv := range ps {
 		k, v := kv.key, kv.val
 		switch {
@@ -102,12 +103,19 @@ func (l *loader) step(n *yaml.Node, section string, index int) *Step {
 			if known {
 				l.encrypt(s, v)
 			}
+		case k.Value == "exchange" && (fileIO || !known):
+			if known {
+				exchangeNode = v
+			}
 		default:
 			cfgPairs = append(cfgPairs, kv)
 		}
 	}
 	if !known {
 		return s
+	}
+	if exchangeNode != nil {
+		l.exchange(s, exchangeNode, section) // after path: it checks the inbox part
 	}
 	if fileIO && !pathSeen {
 		what := "a glob of the input files"
@@ -118,7 +126,7 @@ func (l *loader) step(n *yaml.Node, section string, index int) *Step {
 	}
 	extra := []string{"type", "name", "when"}
 	if fileIO {
-		extra = append(extra, "path")
+		extra = append(extra, "path", "exchange")
 		if section == "sinks" {
 			extra = append(extra, "encrypt")
 		}

@@ -43,8 +43,11 @@
 //	schedule: "*/5 * * * *"                       # optional: 5-field cron, @hourly, @daily, @every 10m, ...
 //
 // The engine keys of a step are type, name, path (file components only;
-// a non-file component may declare its own `path` field) and when (sinks
-// only). Every other key belongs to the component.
+// a non-file component may declare its own `path` field), when (sinks
+// only), encrypt (file sinks) and exchange (file components: drop-folder
+// inbox with atomic claim, done/ and error/ with status markers, requeue
+// of a failed run's files, before/after hooks; on sinks an outbox marker;
+// see Exchange). Every other key belongs to the component.
 //
 // # Values
 //

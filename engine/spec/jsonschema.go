@@ -84,6 +84,7 @@ func componentSchema(name string, c sdk.Component) map[string]any {
 			desc = "Output file name (template), relative to the pipeline file."
 		}
 		props["path"] = map[string]any{"type": "string", "minLength": 1, "description": desc}
+		props["exchange"] = exchangeSchema(c.Kind == sdk.KindSource)
 		required = append(required, "path")
 	}
 	if c.Kind == sdk.KindSink {
@@ -93,7 +94,7 @@ func componentSchema(name string, c sdk.Component) map[string]any {
 		}
 	}
 	for _, f := range c.Spec.Fields {
-		if _, engine := props[f.Name]; engine && (f.Name != "path" || c.IO == sdk.IOFile) {
+		if _, engine := props[f.Name]; engine && (f.Name != "path" && f.Name != "exchange" || c.IO == sdk.IOFile) {
 			continue
 		}
 		props[f.Name] = fieldSchema(f)

@@ -136,9 +136,12 @@ func (l *loader) stringList(v *yaml.Node, key string) []*yaml.Node {
 	return nil
 }
 
-func (l *loader) webhook(v *yaml.Node) *Webhook {
+func (l *loader) webhook(v *yaml.Node) *Webhook { return l.webhookAt(v, "notify.webhook") }
+
+// webhookAt checks a webhook mapping (url, headers) found at key.
+func (l *loader) webhookAt(v *yaml.Node, key string) *Webhook {
 	if v.Kind != yaml.MappingNode {
-		l.diags.Errorf(l.posOf(v), "type", "notify.webhook must be a mapping (url, headers), got %s", kindName(v))
+		l.diags.Errorf(l.posOf(v), "type", "%s must be a mapping (url, headers), got %s", key, kindName(v))
 		return nil
 	}
 	w := &Webhook{Pos: l.posOf(v)}
@@ -147,37 +150,37 @@ func (l *loader) webhook(v *yaml.Node) *Webhook {
 		switch kv.key.Value {
 		case "url":
 			urlSeen = true
-			s, ok := l.stringValue(kv.val, "notify.webhook.url")
+			s, ok := l.stringValue(kv.val, key+".url")
 			if !ok {
 				continue
 			}
 			u, err := url.Parse(s)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				l.diags.Errorf(l.posOf(kv.val), "value", "notify.webhook.url: want an absolute http:// or https:// URL, got %q", l.redact(s))
+				l.diags.Errorf(l.posOf(kv.val), "value", "%s.url: want an absolute http:// or https:// URL, got %q", key, l.redact(s))
 				continue
 			}
 			w.URL = s
 		case "headers":
 			if kv.val.Kind != yaml.MappingNode {
-				l.diags.Errorf(l.posOf(kv.val), "type", "notify.webhook.headers must be a mapping of header names to values, got %s", kindName(kv.val))
+				l.diags.Errorf(l.posOf(kv.val), "type", "%s.headers must be a mapping of header names to values, got %s", key, kindName(kv.val))
 				continue
 			}
 			w.Headers = map[string]string{}
 			for _, h := range l.pairs(kv.val) {
-				if s, ok := l.stringValue(h.val, "notify.webhook.headers."+h.key.Value); ok {
+				if s, ok := l.stringValue(h.val, key+".headers."+h.key.Value); ok {
 					if strings.ContainsAny(h.key.Value, " :\r\n") || strings.ContainsAny(s, "\r\n") {
-						l.diags.Errorf(l.posOf(h.key), "value", "notify.webhook.headers: invalid header %q", h.key.Value)
+						l.diags.Errorf(l.posOf(h.key), "value", "%s.headers: invalid header %q", key, h.key.Value)
 						continue
 					}
 					w.Headers[h.key.Value] = s
 				}
 			}
 		default:
-			l.unknownKey(kv.key, "in notify.webhook", []string{"url", "headers"})
+			l.unknownKey(kv.key, "in "+key, []string{"url", "headers"})
 		}
 	}
 	if !urlSeen {
-		l.diags.Errorf(w.Pos, "missing-key", "missing required key \"url\" in notify.webhook")
+		l.diags.Errorf(w.Pos, "missing-key", "missing required key \"url\" in %s", key)
 	}
 	return w
 }

@@ -55,6 +55,9 @@ type Step struct {
 	When *Expr
 	// Encrypt is the `encrypt:` of a file sink (nil: plain output); see encrypt.go.
 	Encrypt *Encryption
+	// Exchange is the `exchange:` of a file source or sink (nil: plain
+	// files); see exchange.go.
+	Exchange *Exchange
 	// Exprs holds the compiled expression fields of the config, keyed by
 	// config path ("condition", "set.name", "key[0]").
 	Exprs map[string]*Expr

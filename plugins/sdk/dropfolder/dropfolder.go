@@ -60,7 +60,7 @@ type Event struct {
 	Phase  string `json:"phase"`            // "before" or "after"
 	File   string `json:"file"`             // base name
 	Path   string `json:"path"`             // current full path
-	Status string `json:"status,omitempty"` // after: "ok" or "error"
+	Status string `json:"status,omitempty"` // after: "ok", "error" or "requeued"
 	Reason string `json:"reason,omitempty"` // after an error
 }
 
@@ -188,15 +188,16 @@ func (f *Folder) Ready(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	var ready []string
-	recent := false
+	var recent []string
+	now := f.o.Now()
 	for n, s := range first {
-		if f.o.Marker != "" || f.o.Now().Sub(s.mod) >= f.o.Settle {
+		if f.o.Marker != "" || now.Sub(s.mod) >= f.o.Settle {
 			ready = append(ready, n)
 		} else {
-			recent = true
+			recent = append(recent, n)
 		}
 	}
-	if recent {
+	if len(recent) > 0 {
 		if err := f.o.Sleep(ctx, f.o.Settle); err != nil {
 			return nil, err
 		}
@@ -204,11 +205,9 @@ func (f *Folder) Ready(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		for n, s := range first {
-			if f.o.Now().Sub(s.mod) >= f.o.Settle && f.o.Marker == "" {
-				continue // already taken above
-			}
-			if s2, ok := second[n]; ok && s2 == s {
+		// Recent files that did not change over the settle time are complete.
+		for _, n := range recent {
+			if s2, ok := second[n]; ok && s2 == first[n] {
 				ready = append(ready, n)
 			}
 		}
@@ -222,7 +221,11 @@ type Claim struct {
 	f    *Folder
 	Name string // base name
 	Path string // full path in the processing directory
-	done bool
+	// Attempts counts the earlier failed runs of this file: the "attempts:"
+	// line of the NAME.err note that Requeue left beside it in the inbox
+	// (0 for a fresh file). Claim removes that note.
+	Attempts int
+	done     bool
 }
 
 // Claim runs the before hook and moves name from the inbox into the
@@ -257,7 +260,79 @@ func (f *Folder) Claim(ctx context.Context, name string) (*Claim, error) {
 	if f.o.Marker != "" {
 		_ = os.Remove(src + f.o.Marker)
 	}
-	return &Claim{f: f, Name: name, Path: dst}, nil
+	c := &Claim{f: f, Name: name, Path: dst}
+	if b, err := os.ReadFile(src + ".err"); err == nil {
+		c.Attempts = parseAttempts(string(b))
+		_ = os.Remove(src + ".err")
+	}
+	return c, nil
+}
+
+// parseAttempts reads the "attempts: N" line of a requeue note (1 when missing).
+func parseAttempts(note string) int {
+	for _, line := range strings.Split(note, "\n") {
+		if v, ok := strings.CutPrefix(line, "attempts: "); ok {
+			var n int
+			if _, err := fmt.Sscan(v, &n); err == nil && n > 0 {
+				return n
+			}
+		}
+	}
+	return 1
+}
+
+// Requeue puts a claimed file back into the inbox so the next run takes it
+// again (a failed run must not lose its input). Beside it goes NAME.err
+// with the reason and the attempt count (Attempts+1), which the next Claim
+// reads and removes; with a Marker the marker is written again, so the file
+// is ready at once. The after hook runs with status "requeued".
+func (c *Claim) Requeue(ctx context.Context, reason string) error {
+	if c.done {
+		return fmt.Errorf("%s: already finished", c.Name)
+	}
+	o := c.f.o
+	dst := filepath.Join(o.Inbox, c.Name)
+	if _, err := os.Lstat(dst); err == nil {
+		return fmt.Errorf("requeue %s: the inbox already holds a new file of that name", c.Name)
+	}
+	if err := os.Rename(c.Path, dst); err != nil {
+		return fmt.Errorf("requeue %s: %w", c.Name, err)
+	}
+	c.done = true
+	text := fmt.Sprintf("status: requeued\nfile: %s\nat: %s\nattempts: %d\nreason: %s\n", c.Name,
+		o.Now().UTC().Format(time.RFC3339), c.Attempts+1, strings.ReplaceAll(reason, "\n", " "))
+	if err := writeAtomic(dst+".err", strings.NewReader(text)); err != nil {
+		return err
+	}
+	if o.Marker != "" {
+		if err := writeAtomic(dst+o.Marker, strings.NewReader("")); err != nil {
+			return err
+		}
+	}
+	if o.After != nil {
+		if err := o.After(ctx, Event{Phase: "after", File: c.Name, Path: dst, Status: "requeued", Reason: reason}); err != nil {
+			return fmt.Errorf("after hook for %s: %w", c.Name, err)
+		}
+	}
+	return nil
+}
+
+// Leftovers returns claims for the files a crashed run left in the
+// processing directory, in name order, so the caller decides per file
+// (Done when its run committed, else Requeue). Call it only while holding
+// the pipeline lock.
+func (f *Folder) Leftovers() ([]*Claim, error) {
+	ents, err := os.ReadDir(f.o.Processing)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Claim
+	for _, e := range ents {
+		if e.Type().IsRegular() {
+			out = append(out, &Claim{f: f, Name: e.Name(), Path: filepath.Join(f.o.Processing, e.Name())})
+		}
+	}
+	return out, nil
 }
 
 // Done moves the file to the done directory and writes NAME.ok there.
@@ -345,6 +420,23 @@ func Deliver(ctx context.Context, dir, name string, r io.Reader, marker string, 
 	if after != nil {
 		if err := after(ctx, Event{Phase: "after", File: name, Path: dst, Status: "ok"}); err != nil {
 			return fmt.Errorf("after hook for %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Mark completes the delivery of a file that is already in place (the
+// engine wrote it atomically at path): it writes the marker path+marker
+// last ("" writes none) and runs the after hook with status "ok".
+func Mark(ctx context.Context, path, marker string, after Hook) error {
+	if marker != "" {
+		if err := writeAtomic(path+marker, strings.NewReader("")); err != nil {
+			return err
+		}
+	}
+	if after != nil {
+		if err := after(ctx, Event{Phase: "after", File: filepath.Base(path), Path: path, Status: "ok"}); err != nil {
+			return fmt.Errorf("after hook for %s: %w", filepath.Base(path), err)
 		}
 	}
 	return nil

@@ -226,3 +226,96 @@ func TestOpenErrors(t *testing.T) {
 		t.Error("bad pattern accepted")
 	}
 }
+
+func TestRequeueCountsAttemptsAndRestoresMarker(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "a.xml"), "<a/>")
+	write(t, filepath.Join(dir, "a.xml.rdy"), "")
+	var events []string
+	f, err := Open(Options{Inbox: dir, Marker: ".rdy", After: func(_ context.Context, e Event) error {
+		events = append(events, e.Status+" "+e.File)
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for attempt := 1; attempt <= 2; attempt++ {
+		ready, _ := f.Ready(context.Background())
+		if len(ready) != 1 {
+			t.Fatalf("attempt %d: ready %v", attempt, ready)
+		}
+		c, err := f.Claim(context.Background(), "a.xml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Attempts != attempt-1 {
+			t.Fatalf("attempt %d: Attempts %d", attempt, c.Attempts)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "a.xml.err")); !errors.Is(err, os.ErrNotExist) {
+			t.Fatal("claim must remove the requeue note")
+		}
+		if err := c.Requeue(context.Background(), "server down\nretry"); err != nil {
+			t.Fatal(err)
+		}
+		note := read(t, filepath.Join(dir, "a.xml.err"))
+		if !strings.Contains(note, "attempts: "+string(rune('0'+attempt))+"\n") || !strings.Contains(note, "reason: server down retry\n") {
+			t.Fatalf("note %q", note)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "a.xml.rdy")); err != nil {
+			t.Fatal("requeue must restore the marker")
+		}
+	}
+	if strings.Join(events, ",") != "requeued a.xml,requeued a.xml" {
+		t.Fatalf("events %v", events)
+	}
+}
+
+func TestLeftoversAndMark(t *testing.T) {
+	dir := t.TempDir()
+	f, err := Open(Options{Inbox: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "processing", "b.csv"), "b")
+	write(t, filepath.Join(dir, "processing", "a.csv"), "a")
+	cs, err := f.Leftovers()
+	if err != nil || len(cs) != 2 || cs[0].Name != "a.csv" {
+		t.Fatalf("%v %v", cs, err)
+	}
+	if err := cs[0].Done(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs[1].Requeue(context.Background(), "crashed run"); err != nil {
+		t.Fatal(err)
+	}
+	read(t, filepath.Join(dir, "done", "a.csv.ok"))
+	read(t, filepath.Join(dir, "b.csv"))
+
+	out := t.TempDir()
+	write(t, filepath.Join(out, "x.csv"), "x")
+	var got Event
+	if err := Mark(context.Background(), filepath.Join(out, "x.csv"), ".ok", func(_ context.Context, e Event) error { got = e; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	read(t, filepath.Join(out, "x.csv.ok"))
+	if got.File != "x.csv" || got.Status != "ok" {
+		t.Fatalf("event %+v", got)
+	}
+}
+
+// A recent file that stays unchanged over the settle time is ready after
+// the wait, also when the clock moved on during it (it once was skipped as
+// "taken above" because the age was computed again after the sleep).
+func TestReadyAfterSettleWithMovingClock(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "a.csv"), "a")
+	now := time.Now()
+	f, err := Open(Options{Inbox: dir, Settle: time.Second, Now: func() time.Time { return now },
+		Sleep: func(context.Context, time.Duration) error { now = now.Add(2 * time.Second); return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.Ready(context.Background()); err != nil || len(got) != 1 {
+		t.Fatalf("ready %v, %v", got, err)
+	}
+}
