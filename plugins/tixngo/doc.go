@@ -29,6 +29,19 @@
 // TIXnGO's reason. "Never injected twice" comes from a ledger dedup before
 // the sink (see tixngo.inject's description and pipelines/tixngo-inject.yaml).
 //
+// S-360's injection options: iteration_size (sub-calls within a batch),
+// skip_ids (id:<ticket id> or a tax number: never sent, counted as handled),
+// barcode_prefix/barcode_suffix and mandatory_holder_fields (FIRSTNAME and
+// LASTNAME documented; the other holder fields' JSON names are guessed and
+// must be mapped) are options of tixngo.inject. Not implemented, because
+// the notes document only their format, not their semantics, or because
+// another step owns them: force_ids (re-send despite the processed marker:
+// that is the ledger dedup step's business), the product/performance/tariff
+// filters and file_number (a filter transform), date_from (the run's
+// --since), pos, lifecycle_mode, show_deleted_default and
+// override_visibility_reasons (tixngo.cancel/status carry their own), and
+// dump_payload_kb (the connection's dump option).
+//
 // Package tixngosim is a loopback simulator of the API for tests and trials
 // (binary: cmd/kontor-tixngo-sim); tixngoapi holds the shared wire model.
 package tixngo

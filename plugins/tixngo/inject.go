@@ -23,6 +23,18 @@ type InjectConfig struct {
 	Fields map[string]string `yaml:"fields"`
 	// Constants are JSON values used when the mapped field is null.
 	Constants map[string]any `yaml:"constants"`
+	// IterationSize splits each batch into calls of at most this many
+	// tickets (0, the default: one call per batch).
+	IterationSize int `yaml:"iteration_size"`
+	// SkipIDs are tickets never sent ("id:<ticket id>" or a tax number).
+	SkipIDs []string `yaml:"skip_ids"`
+	// BarcodePrefix and BarcodeSuffix are put around every barcode sent.
+	BarcodePrefix string `yaml:"barcode_prefix"`
+	BarcodeSuffix string `yaml:"barcode_suffix"`
+	// MandatoryHolderFields lists holder data a ticket needs to be sent
+	// (FIRSTNAME, LASTNAME, BIRTHDATE, ID_NUMBER, COUNTRY_CODE,
+	// BIRTH_REGION, BIRTH_PLACE).
+	MandatoryHolderFields []string `yaml:"mandatory_holder_fields"`
 }
 
 // injectDefaults maps the documented ticket fields (ticketing-apis.md §1.3;
@@ -93,7 +105,7 @@ func injectSpec() sdk.Spec {
 			Description: "Most tickets per call; S-360 uses 1000.", Example: 500},
 		{Name: "simulation", Type: sdk.TypeBool, Default: false,
 			Description: "Build, check and log every call without sending anything (as does --dry-run); rejects are still reported.", Example: true},
-	}, mappingFields(injectDefaults)...)...)
+	}, append(injectOptionFields(), mappingFields(injectDefaults)...)...)...)
 }
 
 const injectDescription = `Injects tickets into TIXnGO (secure mobile ticket delivery): POST {base}/organizer/tickets
@@ -109,7 +121,11 @@ and formats (ticketId ≤ 256 of [A-Za-z0-9 *.-_+/()], barcode ≤ 512, firstNam
 100, email ≤ 256, gender M/F/U/X, address parts ≤ 200, RFC 3339 dates, …) are checked before
 sending: a record that breaks them is rejected with the field and reason and never sent.
 
-Within a batch tickets are sorted by ticket id and sent in calls of batch_size. Per-ticket
+Within a batch tickets are sorted by ticket id and sent in calls of batch_size, each split into
+sub-calls of iteration_size when set. barcode_prefix/barcode_suffix are put around every barcode;
+a ticket without one of the mandatory_holder_fields is rejected and not sent (it is tried again
+next run); skip_ids names tickets (id:<ticket id>, or a tax number) that are never sent and count
+as handled, so a ledger dedup step records them and a run stops failing on them. Per-ticket
 results become record outcomes: ACCEPTED tickets count as written, REJECTED ones are rejects
 with TIXnGO's reason. A failed call (server down, retries exhausted, 401) aborts the run (ERROR).
 
@@ -127,8 +143,28 @@ func newInject(ctx context.Context, cfg sdk.Config, env sdk.Env) (sdk.Sink, erro
 	if err := decode(cfg, &c); err != nil {
 		return nil, err
 	}
-	return newItemSink(env, c.Conn, c.Path, "tickets", "inject", c.BatchSize, c.Simulation,
+	s, err := newItemSink(env, c.Conn, c.Path, "tickets", "inject", c.BatchSize, c.Simulation,
 		injectDefaults, c.Fields, c.Constants, tixngoapi.TicketRules, tixngoapi.RequiredObjects, "ticketId")
+	var m *mapping
+	if s != nil {
+		m = s.m
+	}
+	o, es := c.options(m)
+	if err != nil {
+		fe, _ := sdk.AsFieldErrors(err)
+		es = append(fe, es...)
+		if len(fe) == 0 {
+			return nil, err
+		}
+	}
+	if err := es.Err(); err != nil {
+		return nil, err
+	}
+	s.opts = &o
+	if c.BarcodePrefix != "" || c.BarcodeSuffix != "" {
+		s.m.affix = map[string][2]string{"security.barcode": {c.BarcodePrefix, c.BarcodeSuffix}}
+	}
+	return s, nil
 }
 
 func newItemSink(env sdk.Env, conn Conn, path, bodyKey, verb string, batch int, simulation bool,

@@ -31,11 +31,12 @@ type itemSink struct {
 	logger    *slog.Logger
 	before    func(ctx context.Context) error // once before the first call (privilege definition)
 	beforeRun bool
+	opts      *injectOptions // inject only: iteration_size, skip_ids, mandatory holder fields
 
 	buf   bytes.Buffer
 	items []item
 	// Counters for the closing log line.
-	calls, sent, accepted, rejected int
+	calls, sent, accepted, rejected, skipped int
 }
 
 type item struct {
@@ -53,6 +54,17 @@ func (s *itemSink) Write(ctx context.Context, b *record.Batch) ([]record.Reject,
 	s.buf.Reset()
 	s.items = s.items[:0]
 	for i, r := range b.Records {
+		if s.opts != nil {
+			skip, ierr := s.opts.screen(s.m, r)
+			if skip {
+				s.skipped++
+				continue
+			}
+			if ierr != nil {
+				rejects = append(rejects, record.Reject{Record: r, Step: s.step, Field: ierr.field, Reason: ierr.reason})
+				continue
+			}
+		}
 		lo := s.buf.Len()
 		id, ierr := s.m.encode(&s.buf, r)
 		if ierr != nil {
@@ -74,10 +86,17 @@ func (s *itemSink) Write(ctx context.Context, b *record.Batch) ([]record.Reject,
 		valid = append(valid, it)
 	}
 	s.items = valid
+	iter := s.batchSize
+	if s.opts != nil && s.opts.iteration > 0 {
+		iter = s.opts.iteration
+	}
 	err := httpclient.Chunks(len(s.items), s.batchSize, func(lo, hi int) error {
-		rj, err := s.send(ctx, b, s.items[lo:hi])
-		rejects = append(rejects, rj...)
-		return err
+		// Each batch in sub-calls of iteration_size, one after the other.
+		return httpclient.Chunks(hi-lo, iter, func(l, h int) error {
+			rj, err := s.send(ctx, b, s.items[lo+l:lo+h])
+			rejects = append(rejects, rj...)
+			return err
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -176,7 +195,7 @@ func (s *itemSink) Close(ctx context.Context) error {
 		mode = "simulated (nothing sent)"
 	}
 	s.logger.Info(s.verb+" summary", "step", s.step, "mode", mode, "calls", s.calls, "items", s.sent,
-		"accepted", s.accepted, "rejected", s.rejected)
+		"accepted", s.accepted, "rejected", s.rejected, "skipped", s.skipped)
 	return nil
 }
 

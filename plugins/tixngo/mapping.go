@@ -27,6 +27,7 @@ type mapping struct {
 	idPath    string
 	resolved  *record.Schema
 	leafIndex []int
+	affix     map[string][2]string // JSON path -> prefix, suffix of its text (barcode_prefix/suffix)
 }
 
 type node struct {
@@ -336,6 +337,9 @@ func (m *mapping) writeLeaf(buf *bytes.Buffer, l *node, st *encState) bool {
 		}
 	}
 	s := v.String()
+	if a, ok := m.affix[l.path]; ok {
+		s = a[0] + s + a[1]
+	}
 	if hasRule {
 		if msg := rule.CheckString(s); msg != "" {
 			fail(l, msg)
