@@ -255,6 +255,9 @@ type converter struct {
 	goTime  string       // Go layout for datetimes
 	fast    *datePattern // compiled date pattern, nil if not compilable
 	hasZone bool         // datetime layout carries a zone
+	// zoneName: the layout has a zone abbreviation, which time.Parse keeps
+	// a substring of (the text is a view of the scanner's buffer).
+	zoneName bool
 }
 
 func newConverter(kind record.Kind, sep byte, layout string) converter {
@@ -268,16 +271,18 @@ func newConverter(kind record.Kind, sep byte, layout string) converter {
 		} else {
 			c.goTime = record.GoLayout(layout)
 		}
-		c.hasZone = strings.Contains(c.goTime, "Z07") || strings.Contains(c.goTime, "-07") || strings.Contains(c.goTime, "MST")
+		c.zoneName = strings.Contains(c.goTime, "MST")
+		c.hasZone = strings.Contains(c.goTime, "Z07") || strings.Contains(c.goTime, "-07") || c.zoneName
 	}
 	return c
 }
 
-// convert parses s (already trimmed, not a null value).
+// convert parses s (already trimmed, not a null value). s may be a view
+// of the scanner's buffer: the result must not keep it.
 func (c *converter) convert(s string) (record.Value, error) {
 	switch c.kind {
 	case record.KindString:
-		return record.String(s), nil
+		return record.String(strings.Clone(s)), nil
 	case record.KindDecimal:
 		if v, ok := parseDecimalFast(s, c.sep); ok {
 			return v, nil
@@ -316,6 +321,9 @@ func (c *converter) convert(s string) (record.Value, error) {
 	case record.KindDateTime:
 		var t time.Time
 		var err error
+		if c.zoneName {
+			s = strings.Clone(s)
+		}
 		if c.hasZone {
 			t, err = time.Parse(c.goTime, s)
 		} else {
@@ -326,7 +334,7 @@ func (c *converter) convert(s string) (record.Value, error) {
 		}
 		return record.DateTime(t), nil
 	}
-	return record.String(s), nil
+	return record.String(strings.Clone(s)), nil
 }
 
 func (c *converter) display() string {

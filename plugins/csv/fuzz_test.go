@@ -152,7 +152,7 @@ func compareStdlib(t *testing.T, input []byte) {
 		}
 		rec := make([]string, len(sc.fields))
 		for i, f := range sc.fields {
-			rec[i] = sc.rec[f.start:f.end]
+			rec[i] = strings.Clone(sc.rec[f.start:f.end]) // rec is valid until the next call
 		}
 		if sc.bad != "" {
 			t.Fatalf("scanner reports %q (encoding/csv read it)", sc.bad)

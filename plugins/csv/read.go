@@ -403,7 +403,7 @@ func (s *source) start() error {
 		}
 		header = make([]string, len(sc.fields))
 		for i, f := range sc.fields {
-			header[i] = strings.TrimSpace(sc.rec[f.start:f.end])
+			header[i] = strings.Clone(strings.TrimSpace(sc.rec[f.start:f.end]))
 		}
 		s.want = len(header)
 	}
@@ -636,7 +636,7 @@ func (s *source) record(b *record.Batch, vals []record.Value) bool {
 					more = append(more, s.schema.Field(i).Name+": "+errRequired.Error())
 				}
 			}
-			vals[i] = record.String(txt)
+			vals[i] = record.String(sc.str(txt))
 			continue
 		}
 		txt = trimBlank(txt)
@@ -725,7 +725,7 @@ func (s *source) reject(b *record.Batch, origin record.Origin, fi int, name, rea
 	for i, k := range s.idx {
 		if k >= 0 && k < len(sc.fields) {
 			f := sc.fields[k]
-			rec.Values[i] = record.String(sc.rec[f.start:f.end])
+			rec.Values[i] = record.String(strings.Clone(sc.rec[f.start:f.end]))
 		}
 	}
 	b.Rejects = append(b.Rejects, record.Reject{Record: rec, Step: s.step, Field: name, Reason: reason})

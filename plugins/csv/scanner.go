@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"unicode/utf8"
 	"unsafe"
 
@@ -41,8 +42,9 @@ func (e *scanError) Error() string { return fmt.Sprintf("%d:%d: %s", e.line, e.c
 // A record without quote characters is split with bytes.IndexByte (the
 // fast path) and becomes one string; its fields are substrings of it. A
 // record with quotes goes through a byte-level state machine that
-// unescapes into a scratch buffer (the slow path). Either way one string
-// is allocated per record.
+// unescapes into a scratch buffer (the slow path). Either way rec is a
+// view of the bytes (no copy); only the values of string columns are
+// copied (str).
 type scanner struct {
 	r        io.Reader
 	buf      []byte
@@ -59,7 +61,8 @@ type scanner struct {
 	encName      string           // for messages
 	decode       *[128]string     // UTF-8 text of the bytes 0x80..0xFF (single-byte charsets)
 
-	// The current record.
+	// The current record. rec is a view of the scanner's buffers, valid
+	// only until the next call of next: keep copies (str, strings.Clone).
 	rec     string
 	fields  []field
 	recLine int
@@ -253,7 +256,7 @@ func (s *scanner) fast(line []byte) {
 		start += j + 1
 	}
 	if s.cm == nil {
-		s.rec = s.str(line)
+		s.rec = view(line)
 		return
 	}
 	for i := range s.fields {
@@ -266,28 +269,39 @@ func (s *scanner) fast(line []byte) {
 // and remapping the field offsets.
 func (s *scanner) setRecord(raw []byte) {
 	if s.cm == nil || !hasHigh(raw) {
-		s.rec = s.str(raw)
+		s.rec = view(raw)
 		return
 	}
 	s.tbuf = s.decodeFields(raw)
-	s.rec = s.str(s.tbuf)
+	s.rec = view(s.tbuf)
+}
+
+// view returns b as a string without copying; b must not change while
+// the string is in use (see scanner.rec).
+func view(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // arenaChunk is the size of the blocks record strings are carved from.
 const arenaChunk = 64 << 10
 
-// str returns b as an immutable string. Record strings are carved from
-// shared 64 KiB blocks instead of one allocation each: bytes of a block are
-// written once, before the string pointing at them exists, and never again,
-// so the strings are as immutable as any Go string. A block stays alive
-// while any string in it is referenced (about one batch of records).
-func (s *scanner) str(b []byte) string {
+// str returns an immutable copy of b (a part of rec) for a string value.
+// Value strings are carved from shared 64 KiB blocks instead of one
+// allocation each: bytes of a block are written once, before the string
+// pointing at them exists, and never again, so the strings are as
+// immutable as any Go string. A block stays alive while any string in it
+// is referenced (about one batch of records). Only string columns are
+// copied; typed columns are parsed from rec directly.
+func (s *scanner) str(b string) string {
 	if len(b) == 0 {
 		return ""
 	}
 	if len(b) > cap(s.arena)-len(s.arena) {
 		if len(b) > s.arenaSize/4 {
-			return string(b) // large records get their own allocation
+			return strings.Clone(b) // large values get their own allocation
 		}
 		s.arena = make([]byte, 0, s.arenaSize)
 	}
