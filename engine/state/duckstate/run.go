@@ -266,8 +266,9 @@ func (r *run) Put(ctx context.Context, key, value string) error {
 	return nil
 }
 
-// LedgerLookup appends the keys to a temporary table and joins it with
-// the ledger: one query per call, whatever the number of keys.
+// LedgerLookup appends the keys to a temporary table (one column; the
+// rowid is the index) and joins it with the ledger: one query per call,
+// whatever the number of keys.
 func (r *run) LedgerLookup(ctx context.Context, scope string, keys []string) ([]string, error) {
 	out := make([]string, len(keys))
 	if len(keys) == 0 {
@@ -279,22 +280,26 @@ func (r *run) LedgerLookup(ctx context.Context, scope string, keys []string) ([]
 			return err
 		}
 		defer conn.Close()
-		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE lookup_keys (i INTEGER, key VARCHAR)`); err != nil {
+		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE lookup_keys (key VARCHAR)`); err != nil {
 			return err
 		}
-		if err := appendRows(conn, "lookup_keys", len(keys), func(i int) []driver.Value { return []driver.Value{int32(i), keys[i]} }); err != nil {
+		row := make([]driver.Value, 1)
+		if err := appendRows(conn, "lookup_keys", len(keys), func(i int) []driver.Value { row[0] = keys[i]; return row }); err != nil {
 			return err
 		}
-		rows, err := conn.QueryContext(ctx, `SELECT k.i, l.hash FROM lookup_keys k JOIN ledger l ON l.key = k.key WHERE l.scope = ?`, scope)
+		rows, err := conn.QueryContext(ctx, `SELECT k.rowid, l.hash FROM lookup_keys k JOIN ledger l ON l.key = k.key WHERE l.scope = ?`, scope)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var i int32
+			var i int64
 			var h string
 			if err := rows.Scan(&i, &h); err != nil {
 				return err
+			}
+			if i < 0 || i >= int64(len(out)) {
+				return fmt.Errorf("ledger lookup: row %d of %d", i, len(out))
 			}
 			out[i] = h
 		}
@@ -370,7 +375,9 @@ func (r *run) LedgerAdd(ctx context.Context, scope string, entries []state.Ledge
 }
 
 // flushLedger appends the buffered entries to pending_ledger. The rows
-// are inert until Commit (a crash drops them in the next Begin).
+// are inert until Commit (a crash drops them in the next Begin). Only key
+// and hash go through the Appender (into a temporary table, in order);
+// run id and scope are added by one INSERT … SELECT per scope.
 func (r *run) flushLedger(ctx context.Context) error {
 	if len(r.ledger) == 0 {
 		return nil
@@ -381,10 +388,31 @@ func (r *run) flushLedger(ctx context.Context) error {
 			return err
 		}
 		defer conn.Close()
-		return appendRows(conn, "pending_ledger", len(r.ledger), func(i int) []driver.Value {
-			e := r.ledger[i]
-			return []driver.Value{r.id, e.scope, e.key, e.hash}
-		})
+		row := make([]driver.Value, 2)
+		for start := 0; start < len(r.ledger); {
+			scope := r.ledger[start].scope
+			end := start + 1
+			for end < len(r.ledger) && r.ledger[end].scope == scope {
+				end++
+			}
+			part := r.ledger[start:end]
+			if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE pending_keys (key VARCHAR, hash VARCHAR)`); err != nil {
+				return err
+			}
+			err := appendRows(conn, "pending_keys", len(part), func(i int) []driver.Value {
+				row[0], row[1] = part[i].key, part[i].hash
+				return row
+			})
+			if err != nil {
+				return err
+			}
+			if _, err := conn.ExecContext(ctx, `INSERT INTO pending_ledger SELECT ?, ?, key, hash FROM pending_keys ORDER BY rowid`, r.id, scope); err != nil {
+				return err
+			}
+			start = end
+		}
+		_, err = conn.ExecContext(ctx, `DROP TABLE pending_keys`)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("buffering ledger entries: %w", err)
