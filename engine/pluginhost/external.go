@@ -162,7 +162,21 @@ type Host struct {
 
 	mu      sync.Mutex
 	clients []*plugin.Client
+	procs   []*exec.Cmd
 	closed  bool
+}
+
+// pids returns the process ids of the plugins started so far (tests).
+func (h *Host) pids() []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []int
+	for _, c := range h.procs {
+		if c.Process != nil {
+			out = append(out, c.Process.Pid)
+		}
+	}
+	return out
 }
 
 // NewHost returns a Host.
@@ -186,7 +200,7 @@ func NewHost(opts ExternalOptions) *Host {
 func (h *Host) Close() {
 	h.mu.Lock()
 	cs := h.clients
-	h.clients = nil
+	h.clients, h.procs = nil, nil
 	h.closed = true
 	h.mu.Unlock()
 	for _, c := range cs {
@@ -381,6 +395,7 @@ func (l *launcher) start(ctx context.Context) (*pluginrpc.Remote, error) {
 	}
 	h.mu.Lock()
 	h.clients = append(h.clients, client)
+	h.procs = append(h.procs, cmd)
 	h.mu.Unlock()
 	return r, nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/hashicorp/go-plugin"
@@ -47,8 +48,19 @@ func Serve(p Plugin) {
 			"  kontor plugins describe %s.<component>\n", os.Args[0], p.Name, p.Version, p.Name)
 		os.Exit(1)
 	}
+	if os.Getenv("GOGC") == "" {
+		// A plugin's live heap is a few batches; the default GOGC=100
+		// would collect every ~4 MB, i.e. every few batches.
+		debug.SetGCPercent(GCPercent)
+	}
 	plugin.Serve(ServeConfig(p, NewPluginLogger(os.Stderr)))
 }
+
+// GCPercent is the garbage collector target Serve sets in a plugin process
+// unless the plugin's environment sets GOGC (pass it with `env: [GOGC=..]`
+// in the pipeline's plugins entry): 400, i.e. a collection per ~16 MB
+// allocated instead of ~4 MB, for ~12 MB more memory.
+const GCPercent = 400
 
 // ServeConfig returns the go-plugin server configuration Serve uses; tests
 // that run a plugin in process use it with plugin.TestPluginGRPCConn (see

@@ -276,7 +276,7 @@ func (s *server) Process(ctx context.Context, req *pb.ProcessRequest) (*pb.Proce
 	// The records slice is reused (nothing refers to it once the answer is
 	// encoded); the values are new per batch, a transform may keep records.
 	in.in.Reset()
-	if err := in.dec.Decode(req.Batch, &in.in); err != nil {
+	if err := in.dec.DecodeOwned(req.Batch, &in.in); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "host sent a bad batch: %v", err)
 	}
 	in.res.Reset()
@@ -288,6 +288,116 @@ func (s *server) Process(ctx context.Context, req *pb.ProcessRequest) (*pb.Proce
 		return nil, status.Errorf(codes.Internal, "encoding batch: %v", err)
 	}
 	return &pb.ProcessResponse{Batch: data}, nil
+}
+
+// ProcessStream serves a stream of batches (chunks) for transforms in
+// three overlapping stages: receive and decode the next chunk, run the
+// transform on the current one, encode and send the previous result. The
+// transform itself still sees one chunk at a time, in order.
+func (s *server) ProcessStream(stream pb.Plugin_ProcessStreamServer) error {
+	ctx := stream.Context()
+	type item struct {
+		in  *instance
+		b   *record.Batch
+		err error
+	}
+	decoded := make(chan item, 1)
+	go func() { // stage 1
+		defer close(decoded)
+		var dec pb.Decoder
+		for {
+			req, err := stream.Recv()
+			if err == io.EOF {
+				return
+			}
+			var it item
+			if err == nil {
+				it.in, err = s.get(req.Handle)
+			}
+			if err == nil && it.in.transform == nil {
+				err = status.Errorf(codes.FailedPrecondition, "handle %d is not a transform", req.Handle)
+			}
+			if err == nil {
+				it.b = &record.Batch{}
+				if derr := dec.DecodeOwned(req.Batch, it.b); derr != nil {
+					err = status.Errorf(codes.InvalidArgument, "host sent a bad batch: %v", derr)
+				}
+			}
+			it.err = err
+			select {
+			case decoded <- it:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+
+	type result struct{ req, out *record.Batch }
+	results := make(chan result, 1)
+	free := make(chan *record.Batch, 2)
+	stop := make(chan struct{}) // closed when sending failed
+	var sendErr error
+	sent := make(chan struct{})
+	go func() { // stage 3
+		defer close(sent)
+		var enc pb.Encoder
+		for res := range results {
+			if sendErr != nil {
+				continue
+			}
+			data, err := enc.EncodeResult(res.out, res.req)
+			if err != nil {
+				sendErr = status.Errorf(codes.Internal, "encoding batch: %v", err)
+			} else if err := stream.Send(&pb.ProcessResponse{Batch: data}); err != nil {
+				sendErr = err
+			}
+			if sendErr != nil {
+				close(stop)
+				continue
+			}
+			res.out.Reset()
+			select {
+			case free <- res.out:
+			default:
+			}
+		}
+	}()
+
+	var err error
+loop:
+	for it := range decoded { // stage 2
+		if it.err != nil {
+			err = it.err
+			break
+		}
+		var out *record.Batch
+		select {
+		case out = <-free:
+		default:
+			out = &record.Batch{Records: make([]record.Record, 0, len(it.b.Records))}
+		}
+		it.in.mu.Lock()
+		perr := it.in.transform.Process(ctx, it.b, out)
+		it.in.mu.Unlock()
+		if perr != nil {
+			err = compErr(perr)
+			break
+		}
+		select {
+		case results <- result{req: it.b, out: out}:
+		case <-stop:
+			break loop
+		}
+	}
+	close(results)
+	<-sent
+	if err == nil {
+		err = sendErr
+	}
+	return err
 }
 
 func (s *server) Flush(req *pb.FlushRequest, stream pb.Plugin_FlushServer) error {
@@ -322,7 +432,7 @@ func (s *server) Write(ctx context.Context, req *pb.WriteRequest) (*pb.WriteResp
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	in.in = record.Batch{}
-	if err := in.dec.Decode(req.Batch, &in.in); err != nil {
+	if err := in.dec.DecodeOwned(req.Batch, &in.in); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "host sent a bad batch: %v", err)
 	}
 	rejects, err := in.sink.Write(ctx, &in.in)

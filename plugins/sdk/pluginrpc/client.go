@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -137,6 +138,13 @@ func (r *Remote) call(ctx context.Context, op string, f func(ctx context.Context
 	if err == nil {
 		return nil
 	}
+	return r.classify(ctx, cctx.Err() != nil && ctx.Err() == nil, op, err)
+}
+
+// classify turns the error of a call into the component's own error, the
+// caller's cancellation or a transport failure (which breaks r). timedOut
+// tells that the call's own deadline expired.
+func (r *Remote) classify(ctx context.Context, timedOut bool, op string, err error) error {
 	if ctx.Err() != nil { // the caller gave up (run cancelled): not the plugin's fault
 		return ctx.Err()
 	}
@@ -145,13 +153,15 @@ func (r *Remote) call(ctx context.Context, op string, f func(ctx context.Context
 	case codes.Aborted:
 		// The component's own error, passed through.
 		return remoteError(st.Message())
-	case codes.DeadlineExceeded:
-		if cctx.Err() != nil {
+	case codes.DeadlineExceeded, codes.Canceled:
+		if timedOut {
 			return r.fail(fmt.Errorf("%s did not answer %s within %s (hung?); stopped it", r.name(), op, r.timeout()))
 		}
 		return remoteError(st.Message())
-	case codes.Canceled:
-		return remoteError(st.Message())
+	case codes.Unimplemented:
+		if strings.Contains(st.Message(), "ProcessStream") {
+			return errUnimplemented
+		}
 	case codes.Unavailable:
 		if r.Exited != nil {
 			time.Sleep(50 * time.Millisecond) // let the process state catch up
@@ -418,7 +428,7 @@ func (s *source) Next(ctx context.Context) (*record.Batch, error) {
 			continue
 		}
 		b := &record.Batch{}
-		if err := i.dec.Decode(resp.Batch, b); err != nil {
+		if err := i.dec.DecodeOwned(resp.Batch, b); err != nil {
 			return nil, i.r.malformed(i.op("Next"), err)
 		}
 		return b, nil
@@ -441,12 +451,39 @@ func (d *decoder) Open(ctx context.Context, in sdk.Input) (sdk.Source, error) {
 	return &source{inst: c, r: in.R}, nil
 }
 
+// Pipelining of transforms: a batch is split into up to maxChunks chunks
+// of at least minChunk records, sent on one long-lived ProcessStream; the
+// host encodes chunk k+1 and decodes the result of chunk k-1 while the
+// plugin processes chunk k (which decodes, processes and encodes in
+// overlapping stages itself), so the host's and the plugin's work overlap.
+const (
+	minChunk  = 128
+	maxChunks = 4
+)
+
 // transform is a remote sdk.Transform.
-type transform struct{ inst *inst }
+type transform struct {
+	inst *inst
+	// the open ProcessStream (nil: open one on the next batch)
+	st       pb.Plugin_ProcessStreamClient
+	stCancel context.CancelFunc
+	unary    bool // the plugin predates ProcessStream: use Process
+	senc     pb.Encoder
+}
+
+// errUnimplemented: the plugin does not serve ProcessStream.
+var errUnimplemented = errors.New("ProcessStream unimplemented")
 
 func (t *transform) Process(ctx context.Context, in *record.Batch, out *record.Batch) error {
 	i := t.inst
 	i.batches++
+	if !t.unary {
+		err := t.processStream(ctx, in, out)
+		if err != errUnimplemented {
+			return err
+		}
+		t.unary = true
+	}
 	data, err := i.enc.Encode(in)
 	if err != nil {
 		return fmt.Errorf("encoding batch %d for %s: %w", i.batches, i.r.name(), err)
@@ -459,13 +496,103 @@ func (t *transform) Process(ctx context.Context, in *record.Batch, out *record.B
 	if err != nil {
 		return err
 	}
-	if err := i.dec.Decode(resp.Batch, out); err != nil {
+	if err := i.dec.DecodeOwned(resp.Batch, out); err != nil {
 		return i.r.malformed(i.op("Process"), err)
 	}
 	return nil
 }
 
+// dropStream cancels the open stream; the next batch opens a new one.
+func (t *transform) dropStream() {
+	if t.st != nil {
+		t.stCancel()
+		t.st, t.stCancel = nil, nil
+	}
+}
+
+func (t *transform) processStream(ctx context.Context, in *record.Batch, out *record.Batch) error {
+	i := t.inst
+	op := i.op("Process")
+	if err := i.r.Broken(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if t.st == nil {
+		sctx, cancel := context.WithCancel(context.Background())
+		st, err := i.r.c.ProcessStream(sctx)
+		if err != nil {
+			cancel()
+			return i.r.classify(ctx, false, op, err)
+		}
+		t.st, t.stCancel = st, cancel
+	}
+	st, cancel := t.st, t.stCancel
+	// The deadline applies to the whole batch; the caller's cancellation
+	// ends the stream too.
+	var timedOut atomic.Bool
+	timer := time.AfterFunc(i.r.timeout(), func() { timedOut.Store(true); cancel() })
+	defer timer.Stop()
+	stopAfter := context.AfterFunc(ctx, cancel)
+	defer stopAfter()
+
+	n := len(in.Records)
+	k := min(maxChunks, max(1, n/minChunk))
+	var encErr error
+	sent := make(chan error, 1)
+	go func() {
+		var err error
+		for c := 0; c < k; c++ {
+			chunk := record.Batch{Records: in.Records[c*n/k : (c+1)*n/k]}
+			if c == 0 {
+				chunk.Rejects = in.Rejects
+			}
+			data, eerr := t.senc.Encode(&chunk)
+			if eerr != nil {
+				encErr = fmt.Errorf("encoding batch %d for %s: %w", i.batches, i.r.name(), eerr)
+				cancel()
+				break
+			}
+			if err = st.Send(&pb.ProcessRequest{Handle: i.handle, Batch: data}); err != nil {
+				break // the reason comes from Recv
+			}
+		}
+		sent <- err
+	}()
+	var err error
+	for c := 0; c < k && err == nil; c++ {
+		var resp *pb.ProcessResponse
+		if resp, err = st.Recv(); err != nil {
+			break
+		}
+		req := record.Batch{Records: in.Records[c*n/k : (c+1)*n/k]}
+		if derr := i.dec.DecodeResult(resp.Batch, &req, out); derr != nil {
+			cancel()
+			<-sent
+			t.dropStream()
+			return i.r.malformed(op, derr)
+		}
+	}
+	if err != nil {
+		cancel()
+	}
+	<-sent
+	if err == nil {
+		return nil
+	}
+	t.dropStream()
+	switch {
+	case encErr != nil:
+		return encErr
+	case err == io.EOF:
+		return i.r.fail(fmt.Errorf("%s ended the stream in %s early", i.r.name(), op))
+	}
+	return i.r.classify(ctx, timedOut.Load(), op, err)
+}
+
 func (t *transform) Close() error {
+	t.dropStream()
 	_, err := t.inst.close(context.Background())
 	return err
 }
@@ -510,7 +637,7 @@ func (t *flushTransform) Flush(ctx context.Context, emit func(*record.Batch) err
 			return nil
 		}
 		b := &record.Batch{}
-		if err := i.dec.Decode(resp.Batch, b); err != nil {
+		if err := i.dec.DecodeOwned(resp.Batch, b); err != nil {
 			return i.r.malformed(i.op("Flush"), err)
 		}
 		if err := emit(b); err != nil {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/kontor-etl/kontor/engine/record"
 )
@@ -29,11 +30,23 @@ import (
 // datetime: zig-zag varint unix nanoseconds, zone name string, zig-zag
 // offset seconds; 8 list: n {value}; 9 map: n {string value}.
 //
+// Result batches (version 2, ProcessStream answers only) refer to the
+// request's records, which the host still holds, instead of repeating
+// what a transform passed through: every record starts with source, 0 or
+// the 1-based index of the request record it came from (same origin);
+// with a source the origin is not repeated, and a value may be tag 10
+// ("same"): the source record's value at the same field index.
+//
+//	record2 = source [file origin-line origin-col path index if source == 0] schema+1 nvalues {value}
+//
 // Decoding checks everything (counts against the remaining bytes, schema
 // indexes, value counts against the schema, kinds, nesting depth) and
 // returns ErrMalformed for anything else, so a plugin that returns garbage
 // ends the run with a clear error instead of corrupting records.
-const batchVersion = 1
+const (
+	batchVersion  = 1
+	resultVersion = 2
+)
 
 const (
 	tagNull byte = iota
@@ -46,6 +59,7 @@ const (
 	tagDateTime
 	tagList
 	tagMap
+	tagSame // result batches: the source record's value at this index
 )
 
 // maxDepth bounds list/map nesting on decode.
@@ -57,16 +71,25 @@ var ErrMalformed = errors.New("malformed batch")
 // Encoder encodes batches. It reuses its buffers: the slice returned by
 // Encode is valid until the next call. The zero value is ready to use.
 type Encoder struct {
-	head, body []byte
+	buf        []byte
 	schemas    map[*record.Schema]uint64
 	schemaList []*record.Schema
 	files      map[string]uint64
 	fileList   []string
+	// per-batch caches of the last schema and file seen (records of a batch
+	// mostly share both: no map lookup per record)
+	lastSchema *record.Schema
+	lastSI     uint64
+	lastFile   string
+	lastFI     uint64
+	haveFile   bool
+	// result encoding: the request's records and the next candidate
+	src    []record.Record
+	srcPos int
 }
 
 func (e *Encoder) reset() {
-	e.head = e.head[:0]
-	e.body = e.body[:0]
+	e.buf = e.buf[:0]
 	if e.schemas == nil {
 		e.schemas = map[*record.Schema]uint64{}
 		e.files = map[string]uint64{}
@@ -75,84 +98,179 @@ func (e *Encoder) reset() {
 	clear(e.files)
 	e.schemaList = e.schemaList[:0]
 	e.fileList = e.fileList[:0]
+	e.lastSchema, e.lastSI, e.lastFile, e.lastFI, e.haveFile = nil, 0, "", 0, false
+}
+
+// schemaIndex returns the 1-based index of s in the batch's schema table
+// (0: no schema), adding it when new.
+func (e *Encoder) schemaIndex(s *record.Schema) uint64 {
+	if s == nil {
+		return 0
+	}
+	if s == e.lastSchema {
+		return e.lastSI
+	}
+	idx, ok := e.schemas[s]
+	if !ok {
+		idx = uint64(len(e.schemaList))
+		e.schemas[s] = idx
+		e.schemaList = append(e.schemaList, s)
+	}
+	e.lastSchema, e.lastSI = s, idx+1
+	return idx + 1
+}
+
+// fileIndex returns the index of f in the batch's file table, adding it
+// when new.
+func (e *Encoder) fileIndex(f string) uint64 {
+	if e.haveFile && f == e.lastFile {
+		return e.lastFI
+	}
+	idx, ok := e.files[f]
+	if !ok {
+		idx = uint64(len(e.fileList))
+		e.files[f] = idx
+		e.fileList = append(e.fileList, f)
+	}
+	e.lastFile, e.lastFI, e.haveFile = f, idx, true
+	return idx
 }
 
 // Encode encodes b (records and rejects). A record whose value count does
 // not match its schema is an error.
 func (e *Encoder) Encode(b *record.Batch) ([]byte, error) {
+	e.src = nil
+	return e.encode(b, batchVersion)
+}
+
+// EncodeResult encodes b, the result of a transform on req, as a result
+// batch: records that keep the origin of a record of req refer to it, and
+// values equal to that record's value at the same index are not repeated.
+// The host decodes it with DecodeResult and the same req.
+func (e *Encoder) EncodeResult(b, req *record.Batch) ([]byte, error) {
+	e.src = nil
+	if req != nil {
+		e.src = req.Records
+	}
+	data, err := e.encode(b, resultVersion)
+	e.src = nil
+	return data, err
+}
+
+func (e *Encoder) encode(b *record.Batch, version byte) ([]byte, error) {
 	e.reset()
 	var recs []record.Record
 	var rejs []record.Reject
 	if b != nil {
 		recs, rejs = b.Records, b.Rejects
 	}
-	e.body = binary.AppendUvarint(e.body, uint64(len(recs)))
+	// First pass: the schema and file tables, which come first.
 	for i := range recs {
-		if err := e.record(&recs[i]); err != nil {
+		e.schemaIndex(recs[i].Schema)
+		e.fileIndex(recs[i].Origin.File)
+	}
+	for i := range rejs {
+		e.schemaIndex(rejs[i].Record.Schema)
+		e.fileIndex(rejs[i].Record.Origin.File)
+	}
+	e.buf = append(e.buf, version)
+	e.buf = binary.AppendUvarint(e.buf, uint64(len(e.schemaList)))
+	for _, s := range e.schemaList {
+		e.buf = binary.AppendUvarint(e.buf, uint64(s.Len()))
+		for i := 0; i < s.Len(); i++ {
+			f := s.Field(i)
+			e.buf = appendString(e.buf, f.Name)
+			e.buf = append(e.buf, byte(f.Kind))
+		}
+	}
+	e.buf = binary.AppendUvarint(e.buf, uint64(len(e.fileList)))
+	for _, f := range e.fileList {
+		e.buf = appendString(e.buf, f)
+	}
+	e.buf = binary.AppendUvarint(e.buf, uint64(len(recs)))
+	e.srcPos = 0
+	for i := range recs {
+		if err := e.record(&recs[i], version); err != nil {
 			return nil, fmt.Errorf("record %d: %w", i+1, err)
 		}
 	}
-	e.body = binary.AppendUvarint(e.body, uint64(len(rejs)))
+	e.buf = binary.AppendUvarint(e.buf, uint64(len(rejs)))
+	e.srcPos = 0
 	for i := range rejs {
 		rj := &rejs[i]
-		if err := e.record(&rj.Record); err != nil {
+		if err := e.record(&rj.Record, version); err != nil {
 			return nil, fmt.Errorf("reject %d: %w", i+1, err)
 		}
-		e.body = appendString(e.body, rj.Step)
-		e.body = appendString(e.body, rj.Field)
-		e.body = appendString(e.body, rj.Reason)
+		e.buf = appendString(e.buf, rj.Step)
+		e.buf = appendString(e.buf, rj.Field)
+		e.buf = appendString(e.buf, rj.Reason)
 	}
-	e.head = append(e.head, batchVersion)
-	e.head = binary.AppendUvarint(e.head, uint64(len(e.schemaList)))
-	for _, s := range e.schemaList {
-		e.head = binary.AppendUvarint(e.head, uint64(s.Len()))
-		for i := 0; i < s.Len(); i++ {
-			f := s.Field(i)
-			e.head = appendString(e.head, f.Name)
-			e.head = append(e.head, byte(f.Kind))
-		}
-	}
-	e.head = binary.AppendUvarint(e.head, uint64(len(e.fileList)))
-	for _, f := range e.fileList {
-		e.head = appendString(e.head, f)
-	}
-	e.head = append(e.head, e.body...)
-	return e.head, nil
+	return e.buf, nil
 }
 
-func (e *Encoder) record(r *record.Record) error {
-	var si uint64
-	if r.Schema != nil {
-		idx, ok := e.schemas[r.Schema]
-		if !ok {
-			idx = uint64(len(e.schemaList))
-			e.schemas[r.Schema] = idx
-			e.schemaList = append(e.schemaList, r.Schema)
+// source returns the index in e.src of the request record r came from
+// (same origin), searching a few records ahead of the last match, or -1.
+func (e *Encoder) source(r *record.Record) int {
+	for t := e.srcPos; t < len(e.src) && t < e.srcPos+16; t++ {
+		if e.src[t].Origin == r.Origin {
+			e.srcPos = t + 1
+			return t
 		}
-		si = idx + 1
 	}
+	return -1
+}
+
+// same reports whether v and w are the same value (lists and maps never
+// count: they are not comparable).
+func same(v, w record.Value) bool {
+	k := v.Kind()
+	return k == w.Kind() && k != record.KindList && k != record.KindMap && v == w
+}
+
+func (e *Encoder) record(r *record.Record, version byte) error {
 	if n := r.Schema.Len(); len(r.Values) != n {
 		return fmt.Errorf("%d values for %d schema fields", len(r.Values), n)
 	}
-	fi, ok := e.files[r.Origin.File]
-	if !ok {
-		fi = uint64(len(e.fileList))
-		e.files[r.Origin.File] = fi
-		e.fileList = append(e.fileList, r.Origin.File)
-	}
-	e.body = binary.AppendUvarint(e.body, si)
-	e.body = binary.AppendUvarint(e.body, fi)
-	e.body = binary.AppendUvarint(e.body, uint64(max(r.Origin.Line, 0)))
-	e.body = binary.AppendUvarint(e.body, uint64(max(r.Origin.Col, 0)))
-	e.body = appendString(e.body, r.Origin.Path)
-	e.body = binary.AppendVarint(e.body, r.Origin.Index)
-	e.body = binary.AppendUvarint(e.body, uint64(len(r.Values)))
-	for _, v := range r.Values {
-		var err error
-		if e.body, err = appendValue(e.body, v, 0); err != nil {
-			return err
+	b := e.buf
+	var src []record.Value
+	hasSrc := false
+	if version == resultVersion {
+		si := e.source(r)
+		b = binary.AppendUvarint(b, uint64(si+1))
+		if si >= 0 {
+			src, hasSrc = e.src[si].Values, true
 		}
 	}
+	b = binary.AppendUvarint(b, e.schemaIndex(r.Schema))
+	if !hasSrc {
+		b = binary.AppendUvarint(b, e.fileIndex(r.Origin.File))
+		b = binary.AppendUvarint(b, uint64(max(r.Origin.Line, 0)))
+		b = binary.AppendUvarint(b, uint64(max(r.Origin.Col, 0)))
+		b = appendString(b, r.Origin.Path)
+		b = binary.AppendVarint(b, r.Origin.Index)
+	}
+	b = binary.AppendUvarint(b, uint64(len(r.Values)))
+	for i, v := range r.Values {
+		if i < len(src) && same(v, src[i]) {
+			b = append(b, tagSame)
+			continue
+		}
+		switch v.Kind() { // the common kinds inline
+		case record.KindNull:
+			b = append(b, tagNull)
+		case record.KindString:
+			b = appendString(append(b, tagString), v.Str())
+		case record.KindInt:
+			b = binary.AppendVarint(append(b, tagInt), v.Int())
+		default:
+			var err error
+			if b, err = appendValue(b, v, 0); err != nil {
+				e.buf = b
+				return err
+			}
+		}
+	}
+	e.buf = b
 	return nil
 }
 
@@ -327,17 +445,53 @@ func (r *reader) smallInt() (int, error) {
 }
 
 // Decode appends the records and rejects of data to into. On error into may
-// hold part of the batch; callers discard it.
+// hold part of the batch; callers discard it. data is copied once (every
+// string value is a substring of the copy: no allocation per value).
 func (d *Decoder) Decode(data []byte, into *record.Batch) error {
 	if len(data) == 0 {
 		return fmt.Errorf("%w: empty", ErrMalformed)
 	}
-	// One copy of the payload per batch; every string value is a substring
-	// of it (no allocation per value).
-	r := &reader{s: string(data)}
+	return d.decode(string(data), nil, into)
+}
+
+// DecodeOwned is Decode without the copy: the string values of the records
+// point into data, which the caller hands over and must never modify or
+// reuse (e.g. a freshly unmarshalled protobuf bytes field).
+func (d *Decoder) DecodeOwned(data []byte, into *record.Batch) error {
+	if len(data) == 0 {
+		return fmt.Errorf("%w: empty", ErrMalformed)
+	}
+	return d.decode(unsafe.String(unsafe.SliceData(data), len(data)), nil, into)
+}
+
+// DecodeResult decodes a result batch (EncodeResult) of a transform on req
+// into into, owning data like DecodeOwned. Records that refer to a record
+// of req get its origin, and its values where the result says "same".
+func (d *Decoder) DecodeResult(data []byte, req, into *record.Batch) error {
+	if len(data) == 0 {
+		return fmt.Errorf("%w: empty", ErrMalformed)
+	}
+	if req == nil {
+		req = &record.Batch{}
+	}
+	return d.decode(unsafe.String(unsafe.SliceData(data), len(data)), req, into)
+}
+
+// decode decodes a batch; req is the request of a result batch (nil: a
+// plain batch is expected).
+func (d *Decoder) decode(data string, req *record.Batch, into *record.Batch) error {
+	r := &reader{s: data}
 	v, _ := r.byte()
-	if v != batchVersion {
-		return r.fail("unknown batch format version %d (want %d)", v, batchVersion)
+	want := byte(batchVersion)
+	if req != nil {
+		want = resultVersion
+	}
+	if v != want {
+		return r.fail("unknown batch format version %d (want %d)", v, want)
+	}
+	var src []record.Record
+	if req != nil {
+		src = req.Records
 	}
 	if d.schemas == nil {
 		d.schemas = map[string]*record.Schema{}
@@ -392,7 +546,11 @@ func (d *Decoder) Decode(data []byte, into *record.Batch) error {
 		}
 		d.files = append(d.files, f)
 	}
-	nrec, err := r.count(7)
+	minRec := 7 // bytes of the smallest record: schema, origin, no values
+	if req != nil {
+		minRec = 3 // source, schema, no values
+	}
+	nrec, err := r.count(minRec)
 	if err != nil {
 		return err
 	}
@@ -408,18 +566,18 @@ func (d *Decoder) Decode(data []byte, into *record.Batch) error {
 	}
 	for i := 0; i < nrec; i++ {
 		var rec record.Record
-		if vals, err = d.record(r, &rec, vals); err != nil {
+		if vals, err = d.record(r, src, &rec, vals); err != nil {
 			return fmt.Errorf("record %d: %w", i+1, err)
 		}
 		into.Records = append(into.Records, rec)
 	}
-	nrej, err := r.count(10)
+	nrej, err := r.count(minRec + 3)
 	if err != nil {
 		return err
 	}
 	for i := 0; i < nrej; i++ {
 		var rj record.Reject
-		if vals, err = d.record(r, &rj.Record, vals); err != nil {
+		if vals, err = d.record(r, src, &rj.Record, vals); err != nil {
 			return fmt.Errorf("reject %d: %w", i+1, err)
 		}
 		if rj.Step, err = r.str(); err != nil {
@@ -451,7 +609,24 @@ func parseSchema(key string) (*record.Schema, error) {
 	return record.NewSchema(fs...)
 }
 
-func (d *Decoder) record(r *reader, rec *record.Record, vals []record.Value) ([]record.Value, error) {
+// record decodes one record; src is the request's records of a result
+// batch (nil otherwise).
+func (d *Decoder) record(r *reader, src []record.Record, rec *record.Record, vals []record.Value) ([]record.Value, error) {
+	var from []record.Value // the source record's values
+	hasSrc := false
+	if src != nil {
+		k, err := r.uvarint()
+		if err != nil {
+			return vals, err
+		}
+		if k > uint64(len(src)) {
+			return vals, r.fail("source record %d out of range (%d records)", k, len(src))
+		}
+		if k > 0 {
+			rec.Origin = src[k-1].Origin
+			from, hasSrc = src[k-1].Values, true
+		}
+	}
 	si, err := r.uvarint()
 	if err != nil {
 		return vals, err
@@ -462,25 +637,10 @@ func (d *Decoder) record(r *reader, rec *record.Record, vals []record.Value) ([]
 	if si > 0 {
 		rec.Schema = d.sl[si-1]
 	}
-	fi, err := r.uvarint()
-	if err != nil {
-		return vals, err
-	}
-	if fi >= uint64(len(d.files)) {
-		return vals, r.fail("file %d out of range (%d files)", fi, len(d.files))
-	}
-	rec.Origin.File = d.files[fi]
-	if rec.Origin.Line, err = r.smallInt(); err != nil {
-		return vals, err
-	}
-	if rec.Origin.Col, err = r.smallInt(); err != nil {
-		return vals, err
-	}
-	if rec.Origin.Path, err = r.str(); err != nil {
-		return vals, err
-	}
-	if rec.Origin.Index, err = r.varint(); err != nil {
-		return vals, err
+	if !hasSrc {
+		if err := d.origin(r, rec); err != nil {
+			return vals, err
+		}
 	}
 	n, err := r.count(1)
 	if err != nil {
@@ -491,6 +651,34 @@ func (d *Decoder) record(r *reader, rec *record.Record, vals []record.Value) ([]
 	}
 	start := len(vals)
 	for i := 0; i < n; i++ {
+		// the common kinds inline
+		if r.pos+1 < len(r.s) {
+			switch r.s[r.pos] {
+			case tagSame:
+				if i >= len(from) {
+					return vals, r.fail("value %d: no source value", i+1)
+				}
+				r.pos++
+				vals = append(vals, from[i])
+				continue
+			case tagNull:
+				r.pos++
+				vals = append(vals, record.Null)
+				continue
+			case tagString:
+				if c := r.s[r.pos+1]; c < 0x80 && r.pos+2+int(c) <= len(r.s) {
+					vals = append(vals, record.String(r.s[r.pos+2:r.pos+2+int(c)]))
+					r.pos += 2 + int(c)
+					continue
+				}
+			case tagInt:
+				if c := r.s[r.pos+1]; c < 0x80 {
+					vals = append(vals, record.Int(int64(c>>1)^-int64(c&1)))
+					r.pos += 2
+					continue
+				}
+			}
+		}
 		v, err := d.value(r, 0)
 		if err != nil {
 			return vals, err
@@ -499,6 +687,29 @@ func (d *Decoder) record(r *reader, rec *record.Record, vals []record.Value) ([]
 	}
 	rec.Values = vals[start:len(vals):len(vals)]
 	return vals, nil
+}
+
+// origin decodes the origin of a record.
+func (d *Decoder) origin(r *reader, rec *record.Record) error {
+	fi, err := r.uvarint()
+	if err != nil {
+		return err
+	}
+	if fi >= uint64(len(d.files)) {
+		return r.fail("file %d out of range (%d files)", fi, len(d.files))
+	}
+	rec.Origin.File = d.files[fi]
+	if rec.Origin.Line, err = r.smallInt(); err != nil {
+		return err
+	}
+	if rec.Origin.Col, err = r.smallInt(); err != nil {
+		return err
+	}
+	if rec.Origin.Path, err = r.str(); err != nil {
+		return err
+	}
+	rec.Origin.Index, err = r.varint()
+	return err
 }
 
 func (d *Decoder) value(r *reader, depth int) (record.Value, error) {

@@ -170,3 +170,114 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestResultRoundTrip(t *testing.T) {
+	req := benchBatch()
+	req.Records = req.Records[:6]
+	out := record.MustSchema(record.Field{Name: "id", Kind: record.KindInt}, record.Field{Name: "amount", Kind: record.KindDecimal},
+		record.Field{Name: "performance", Kind: record.KindString}, record.Field{Name: "tags"})
+	res := &record.Batch{}
+	for i, r := range req.Records {
+		if i == 1 { // filtered out
+			continue
+		}
+		vals := append(append([]record.Value(nil), r.Values...), record.List([]record.Value{record.Int(int64(i))}))
+		if i == 2 {
+			vals[2] = record.String("changed")
+		}
+		if i == 3 {
+			vals[1] = record.Dec(record.MustDecimal("1.50")) // 1.5 with another scale: not the same
+		}
+		res.Records = append(res.Records, record.Record{Schema: out, Values: vals, Origin: r.Origin})
+	}
+	// a record of its own (no source) and one out of order
+	res.Records = append(res.Records, record.Record{Schema: out, Values: []record.Value{record.Int(99), record.Null, record.String("new"), record.Null},
+		Origin: record.Origin{File: "gen", Index: 1}})
+	res.Records = append(res.Records, record.Record{Schema: out, Values: append(append([]record.Value(nil), req.Records[0].Values...), record.Null), Origin: req.Records[0].Origin})
+	res.Rejects = []record.Reject{{Record: req.Records[1], Step: "t", Field: "amount", Reason: "bad"}}
+
+	var e Encoder
+	data, err := e.EncodeResult(res, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := (&Encoder{}).Encode(res)
+	if len(data) >= len(plain) {
+		t.Errorf("result encoding %d bytes, plain %d: expected smaller", len(data), len(plain))
+	}
+	var got record.Batch
+	if err := (&Decoder{}).DecodeResult(append([]byte(nil), data...), req, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Records) != len(res.Records) || len(got.Rejects) != 1 {
+		t.Fatalf("got %d records, %d rejects", len(got.Records), len(got.Rejects))
+	}
+	for i, r := range got.Records {
+		w := res.Records[i]
+		if r.Origin != w.Origin || r.String() != w.String() {
+			t.Errorf("record %d: got %v %s, want %v %s", i, r.Origin, r, w.Origin, w)
+		}
+	}
+	if got.Records[2].Values[1].String() != "1.50" {
+		t.Errorf("scale lost: %s", got.Records[2].Values[1])
+	}
+	if rj := got.Rejects[0]; rj.Record.String() != req.Records[1].String() || rj.Record.Origin != req.Records[1].Origin || rj.Reason != "bad" {
+		t.Errorf("reject = %+v", rj)
+	}
+	// a result refers to request records: without them it is malformed
+	if err := (&Decoder{}).DecodeResult(data, &record.Batch{}, &record.Batch{}); !errors.Is(err, ErrMalformed) {
+		t.Errorf("decoding against no request: %v", err)
+	}
+	// and a plain decoder refuses it
+	if err := (&Decoder{}).Decode(data, &record.Batch{}); !errors.Is(err, ErrMalformed) {
+		t.Errorf("plain decode of a result: %v", err)
+	}
+}
+
+func BenchmarkDecodeResult(b *testing.B) {
+	req := benchBatch()
+	out := record.MustSchema(record.Field{Name: "id", Kind: record.KindInt}, record.Field{Name: "amount", Kind: record.KindDecimal},
+		record.Field{Name: "performance", Kind: record.KindString}, record.Field{Name: "net", Kind: record.KindDecimal})
+	res := &record.Batch{}
+	for _, r := range req.Records {
+		res.Records = append(res.Records, record.Record{Schema: out, Values: append(append([]record.Value(nil), r.Values...), record.Dec(record.MustDecimal("1.23"))), Origin: r.Origin})
+	}
+	var e Encoder
+	data, _ := e.EncodeResult(res, req)
+	var d Decoder
+	got := record.Batch{Records: make([]record.Record, 0, 1000)}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		got.Records = got.Records[:0]
+		if err := d.DecodeResult(data, req, &got); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/record")
+}
+
+// FuzzDecodeResult: result batches against a fixed request decode or fail
+// with ErrMalformed, never panic; source references stay in range.
+func FuzzDecodeResult(f *testing.F) {
+	req := benchBatch()
+	req.Records = req.Records[:4]
+	var e Encoder
+	data, _ := e.EncodeResult(&record.Batch{Records: req.Records[1:], Rejects: []record.Reject{{Record: req.Records[0], Reason: "x"}}}, req)
+	f.Add(append([]byte(nil), data...))
+	f.Add([]byte{2, 0, 0, 1, 1, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var b record.Batch
+		err := (&Decoder{}).DecodeResult(data, req, &b)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error not ErrMalformed: %v", err)
+			}
+			return
+		}
+		for _, r := range b.Records {
+			if len(r.Values) != r.Schema.Len() {
+				t.Fatalf("record with %d values for %d fields", len(r.Values), r.Schema.Len())
+			}
+		}
+	})
+}

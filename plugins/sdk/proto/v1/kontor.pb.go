@@ -751,10 +751,14 @@ func (x *RecordSchema) GetKnown() bool {
 }
 
 type SchemaRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Component     string                 `protobuf:"bytes,1,opt,name=component,proto3" json:"component,omitempty"`
-	ConfigYaml    string                 `protobuf:"bytes,2,opt,name=config_yaml,json=configYaml,proto3" json:"config_yaml,omitempty"`
-	Input         *RecordSchema          `protobuf:"bytes,3,opt,name=input,proto3" json:"input,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Component  string                 `protobuf:"bytes,1,opt,name=component,proto3" json:"component,omitempty"`
+	ConfigYaml string                 `protobuf:"bytes,2,opt,name=config_yaml,json=configYaml,proto3" json:"config_yaml,omitempty"`
+	Input      *RecordSchema          `protobuf:"bytes,3,opt,name=input,proto3" json:"input,omitempty"`
+	// expr_kinds holds the static result kind (record.Kind name, e.g.
+	// "decimal") of every expression field of the config the host knows,
+	// by config path ("key", "segments[2].expr"); missing: unknown.
+	ExprKinds     map[string]string `protobuf:"bytes,4,rep,name=expr_kinds,json=exprKinds,proto3" json:"expr_kinds,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -806,6 +810,13 @@ func (x *SchemaRequest) GetConfigYaml() string {
 func (x *SchemaRequest) GetInput() *RecordSchema {
 	if x != nil {
 		return x.Input
+	}
+	return nil
+}
+
+func (x *SchemaRequest) GetExprKinds() map[string]string {
+	if x != nil {
+		return x.ExprKinds
 	}
 	return nil
 }
@@ -2047,6 +2058,314 @@ func (x *EvalResponse) GetError() string {
 	return ""
 }
 
+type EvalBatchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	EnvId uint64                 `protobuf:"varint,1,opt,name=env_id,json=envId,proto3" json:"env_id,omitempty"`
+	Path  string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	// batch holds the records to evaluate against.
+	Batch         []byte `protobuf:"bytes,3,opt,name=batch,proto3" json:"batch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EvalBatchRequest) Reset() {
+	*x = EvalBatchRequest{}
+	mi := &file_kontor_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EvalBatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EvalBatchRequest) ProtoMessage() {}
+
+func (x *EvalBatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kontor_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EvalBatchRequest.ProtoReflect.Descriptor instead.
+func (*EvalBatchRequest) Descriptor() ([]byte, []int) {
+	return file_kontor_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *EvalBatchRequest) GetEnvId() uint64 {
+	if x != nil {
+		return x.EnvId
+	}
+	return 0
+}
+
+func (x *EvalBatchRequest) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *EvalBatchRequest) GetBatch() []byte {
+	if x != nil {
+		return x.Batch
+	}
+	return nil
+}
+
+type EvalBatchResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// values is a batch holding one record (field "value") per input record,
+	// in order; a record whose evaluation failed has a null value and its
+	// message in errors under its 0-based index.
+	Values        []byte            `protobuf:"bytes,1,opt,name=values,proto3" json:"values,omitempty"`
+	Errors        map[uint32]string `protobuf:"bytes,2,rep,name=errors,proto3" json:"errors,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EvalBatchResponse) Reset() {
+	*x = EvalBatchResponse{}
+	mi := &file_kontor_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EvalBatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EvalBatchResponse) ProtoMessage() {}
+
+func (x *EvalBatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kontor_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EvalBatchResponse.ProtoReflect.Descriptor instead.
+func (*EvalBatchResponse) Descriptor() ([]byte, []int) {
+	return file_kontor_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *EvalBatchResponse) GetValues() []byte {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+func (x *EvalBatchResponse) GetErrors() map[uint32]string {
+	if x != nil {
+		return x.Errors
+	}
+	return nil
+}
+
+type LogAttr struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Key   string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// kind: 0 string (str), 1 int (num), 2 bool (num 0/1), 3 float (f),
+	// 4 duration (num nanoseconds), 5 time (num unix nanoseconds).
+	Kind          int32   `protobuf:"varint,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	Str           string  `protobuf:"bytes,3,opt,name=str,proto3" json:"str,omitempty"`
+	Num           int64   `protobuf:"varint,4,opt,name=num,proto3" json:"num,omitempty"`
+	F             float64 `protobuf:"fixed64,5,opt,name=f,proto3" json:"f,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogAttr) Reset() {
+	*x = LogAttr{}
+	mi := &file_kontor_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogAttr) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogAttr) ProtoMessage() {}
+
+func (x *LogAttr) ProtoReflect() protoreflect.Message {
+	mi := &file_kontor_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogAttr.ProtoReflect.Descriptor instead.
+func (*LogAttr) Descriptor() ([]byte, []int) {
+	return file_kontor_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *LogAttr) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *LogAttr) GetKind() int32 {
+	if x != nil {
+		return x.Kind
+	}
+	return 0
+}
+
+func (x *LogAttr) GetStr() string {
+	if x != nil {
+		return x.Str
+	}
+	return ""
+}
+
+func (x *LogAttr) GetNum() int64 {
+	if x != nil {
+		return x.Num
+	}
+	return 0
+}
+
+func (x *LogAttr) GetF() float64 {
+	if x != nil {
+		return x.F
+	}
+	return 0
+}
+
+type LogRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	EnvId uint64                 `protobuf:"varint,1,opt,name=env_id,json=envId,proto3" json:"env_id,omitempty"`
+	// level is the slog level (-4 debug, 0 info, 4 warn, 8 error).
+	Level   int32  `protobuf:"varint,2,opt,name=level,proto3" json:"level,omitempty"`
+	Message string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	// attrs are flattened: a group g with attribute a becomes key "g.a".
+	Attrs         []*LogAttr `protobuf:"bytes,4,rep,name=attrs,proto3" json:"attrs,omitempty"`
+	Time          *Time      `protobuf:"bytes,5,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogRequest) Reset() {
+	*x = LogRequest{}
+	mi := &file_kontor_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogRequest) ProtoMessage() {}
+
+func (x *LogRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kontor_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogRequest.ProtoReflect.Descriptor instead.
+func (*LogRequest) Descriptor() ([]byte, []int) {
+	return file_kontor_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *LogRequest) GetEnvId() uint64 {
+	if x != nil {
+		return x.EnvId
+	}
+	return 0
+}
+
+func (x *LogRequest) GetLevel() int32 {
+	if x != nil {
+		return x.Level
+	}
+	return 0
+}
+
+func (x *LogRequest) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *LogRequest) GetAttrs() []*LogAttr {
+	if x != nil {
+		return x.Attrs
+	}
+	return nil
+}
+
+func (x *LogRequest) GetTime() *Time {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+type LogResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogResponse) Reset() {
+	*x = LogResponse{}
+	mi := &file_kontor_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogResponse) ProtoMessage() {}
+
+func (x *LogResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kontor_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogResponse.ProtoReflect.Descriptor instead.
+func (*LogResponse) Descriptor() ([]byte, []int) {
+	return file_kontor_proto_rawDescGZIP(), []int{37}
+}
+
 var File_kontor_proto protoreflect.FileDescriptor
 
 const file_kontor_proto_rawDesc = "" +
@@ -2118,12 +2437,17 @@ const file_kontor_proto_rawDesc = "" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\"[\n" +
 	"\fRecordSchema\x125\n" +
 	"\x06fields\x18\x01 \x03(\v2\x1d.kontor.plugin.v1.SchemaFieldR\x06fields\x12\x14\n" +
-	"\x05known\x18\x02 \x01(\bR\x05known\"\x84\x01\n" +
+	"\x05known\x18\x02 \x01(\bR\x05known\"\x91\x02\n" +
 	"\rSchemaRequest\x12\x1c\n" +
 	"\tcomponent\x18\x01 \x01(\tR\tcomponent\x12\x1f\n" +
 	"\vconfig_yaml\x18\x02 \x01(\tR\n" +
 	"configYaml\x124\n" +
-	"\x05input\x18\x03 \x01(\v2\x1e.kontor.plugin.v1.RecordSchemaR\x05input\"\x9f\x01\n" +
+	"\x05input\x18\x03 \x01(\v2\x1e.kontor.plugin.v1.RecordSchemaR\x05input\x12M\n" +
+	"\n" +
+	"expr_kinds\x18\x04 \x03(\v2..kontor.plugin.v1.SchemaRequest.ExprKindsEntryR\texprKinds\x1a<\n" +
+	"\x0eExprKindsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9f\x01\n" +
 	"\x0eSchemaResponse\x126\n" +
 	"\x06schema\x18\x01 \x01(\v2\x1e.kontor.plugin.v1.RecordSchemaR\x06schema\x12?\n" +
 	"\ffield_errors\x18\x02 \x03(\v2\x1c.kontor.plugin.v1.FieldErrorR\vfieldErrors\x12\x14\n" +
@@ -2198,23 +2522,50 @@ const file_kontor_proto_rawDesc = "" +
 	"\x05batch\x18\x03 \x01(\fR\x05batch\":\n" +
 	"\fEvalResponse\x12\x14\n" +
 	"\x05value\x18\x01 \x01(\fR\x05value\x12\x14\n" +
-	"\x05error\x18\x02 \x01(\tR\x05error2\xe6\x04\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\"S\n" +
+	"\x10EvalBatchRequest\x12\x15\n" +
+	"\x06env_id\x18\x01 \x01(\x04R\x05envId\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12\x14\n" +
+	"\x05batch\x18\x03 \x01(\fR\x05batch\"\xaf\x01\n" +
+	"\x11EvalBatchResponse\x12\x16\n" +
+	"\x06values\x18\x01 \x01(\fR\x06values\x12G\n" +
+	"\x06errors\x18\x02 \x03(\v2/.kontor.plugin.v1.EvalBatchResponse.ErrorsEntryR\x06errors\x1a9\n" +
+	"\vErrorsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\rR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"a\n" +
+	"\aLogAttr\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\x05R\x04kind\x12\x10\n" +
+	"\x03str\x18\x03 \x01(\tR\x03str\x12\x10\n" +
+	"\x03num\x18\x04 \x01(\x03R\x03num\x12\f\n" +
+	"\x01f\x18\x05 \x01(\x01R\x01f\"\xb0\x01\n" +
+	"\n" +
+	"LogRequest\x12\x15\n" +
+	"\x06env_id\x18\x01 \x01(\x04R\x05envId\x12\x14\n" +
+	"\x05level\x18\x02 \x01(\x05R\x05level\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\x12/\n" +
+	"\x05attrs\x18\x04 \x03(\v2\x19.kontor.plugin.v1.LogAttrR\x05attrs\x12*\n" +
+	"\x04time\x18\x05 \x01(\v2\x16.kontor.plugin.v1.TimeR\x04time\"\r\n" +
+	"\vLogResponse2\xc0\x05\n" +
 	"\x06Plugin\x12Q\n" +
 	"\bDescribe\x12!.kontor.plugin.v1.DescribeRequest\x1a\".kontor.plugin.v1.DescribeResponse\x12K\n" +
 	"\x06Schema\x12\x1f.kontor.plugin.v1.SchemaRequest\x1a .kontor.plugin.v1.SchemaResponse\x12E\n" +
 	"\x04Open\x12\x1d.kontor.plugin.v1.OpenRequest\x1a\x1e.kontor.plugin.v1.OpenResponse\x12E\n" +
 	"\x04Next\x12\x1d.kontor.plugin.v1.NextRequest\x1a\x1e.kontor.plugin.v1.NextResponse\x12N\n" +
-	"\aProcess\x12 .kontor.plugin.v1.ProcessRequest\x1a!.kontor.plugin.v1.ProcessResponse\x12J\n" +
+	"\aProcess\x12 .kontor.plugin.v1.ProcessRequest\x1a!.kontor.plugin.v1.ProcessResponse\x12X\n" +
+	"\rProcessStream\x12 .kontor.plugin.v1.ProcessRequest\x1a!.kontor.plugin.v1.ProcessResponse(\x010\x01\x12J\n" +
 	"\x05Flush\x12\x1e.kontor.plugin.v1.FlushRequest\x1a\x1f.kontor.plugin.v1.FlushResponse0\x01\x12H\n" +
 	"\x05Write\x12\x1e.kontor.plugin.v1.WriteRequest\x1a\x1f.kontor.plugin.v1.WriteResponse\x12H\n" +
-	"\x05Close\x12\x1e.kontor.plugin.v1.CloseRequest\x1a\x1f.kontor.plugin.v1.CloseResponse2\x9c\x03\n" +
+	"\x05Close\x12\x1e.kontor.plugin.v1.CloseRequest\x1a\x1f.kontor.plugin.v1.CloseResponse2\xb6\x04\n" +
 	"\x04Host\x12N\n" +
 	"\aReserve\x12 .kontor.plugin.v1.ReserveRequest\x1a!.kontor.plugin.v1.ReserveResponse\x12Q\n" +
 	"\bGetState\x12!.kontor.plugin.v1.GetStateRequest\x1a\".kontor.plugin.v1.GetStateResponse\x12Q\n" +
 	"\bPutState\x12!.kontor.plugin.v1.PutStateRequest\x1a\".kontor.plugin.v1.PutStateResponse\x12W\n" +
 	"\n" +
 	"Expression\x12#.kontor.plugin.v1.ExpressionRequest\x1a$.kontor.plugin.v1.ExpressionResponse\x12E\n" +
-	"\x04Eval\x12\x1d.kontor.plugin.v1.EvalRequest\x1a\x1e.kontor.plugin.v1.EvalResponseB<Z:github.com/kontor-etl/kontor/plugins/sdk/proto/v1;pluginv1b\x06proto3"
+	"\x04Eval\x12\x1d.kontor.plugin.v1.EvalRequest\x1a\x1e.kontor.plugin.v1.EvalResponse\x12T\n" +
+	"\tEvalBatch\x12\".kontor.plugin.v1.EvalBatchRequest\x1a#.kontor.plugin.v1.EvalBatchResponse\x12B\n" +
+	"\x03Log\x12\x1c.kontor.plugin.v1.LogRequest\x1a\x1d.kontor.plugin.v1.LogResponseB<Z:github.com/kontor-etl/kontor/plugins/sdk/proto/v1;pluginv1b\x06proto3"
 
 var (
 	file_kontor_proto_rawDescOnce sync.Once
@@ -2228,7 +2579,7 @@ func file_kontor_proto_rawDescGZIP() []byte {
 	return file_kontor_proto_rawDescData
 }
 
-var file_kontor_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_kontor_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_kontor_proto_goTypes = []any{
 	(*DescribeRequest)(nil),    // 0: kontor.plugin.v1.DescribeRequest
 	(*DescribeResponse)(nil),   // 1: kontor.plugin.v1.DescribeResponse
@@ -2263,6 +2614,13 @@ var file_kontor_proto_goTypes = []any{
 	(*ExpressionResponse)(nil), // 30: kontor.plugin.v1.ExpressionResponse
 	(*EvalRequest)(nil),        // 31: kontor.plugin.v1.EvalRequest
 	(*EvalResponse)(nil),       // 32: kontor.plugin.v1.EvalResponse
+	(*EvalBatchRequest)(nil),   // 33: kontor.plugin.v1.EvalBatchRequest
+	(*EvalBatchResponse)(nil),  // 34: kontor.plugin.v1.EvalBatchResponse
+	(*LogAttr)(nil),            // 35: kontor.plugin.v1.LogAttr
+	(*LogRequest)(nil),         // 36: kontor.plugin.v1.LogRequest
+	(*LogResponse)(nil),        // 37: kontor.plugin.v1.LogResponse
+	nil,                        // 38: kontor.plugin.v1.SchemaRequest.ExprKindsEntry
+	nil,                        // 39: kontor.plugin.v1.EvalBatchResponse.ErrorsEntry
 }
 var file_kontor_proto_depIdxs = []int32{
 	2,  // 0: kontor.plugin.v1.DescribeResponse.components:type_name -> kontor.plugin.v1.Component
@@ -2272,41 +2630,51 @@ var file_kontor_proto_depIdxs = []int32{
 	6,  // 4: kontor.plugin.v1.Env.since:type_name -> kontor.plugin.v1.Time
 	7,  // 5: kontor.plugin.v1.RecordSchema.fields:type_name -> kontor.plugin.v1.SchemaField
 	8,  // 6: kontor.plugin.v1.SchemaRequest.input:type_name -> kontor.plugin.v1.RecordSchema
-	8,  // 7: kontor.plugin.v1.SchemaResponse.schema:type_name -> kontor.plugin.v1.RecordSchema
-	4,  // 8: kontor.plugin.v1.SchemaResponse.field_errors:type_name -> kontor.plugin.v1.FieldError
-	5,  // 9: kontor.plugin.v1.OpenRequest.env:type_name -> kontor.plugin.v1.Env
-	4,  // 10: kontor.plugin.v1.OpenResponse.field_errors:type_name -> kontor.plugin.v1.FieldError
-	0,  // 11: kontor.plugin.v1.Plugin.Describe:input_type -> kontor.plugin.v1.DescribeRequest
-	9,  // 12: kontor.plugin.v1.Plugin.Schema:input_type -> kontor.plugin.v1.SchemaRequest
-	11, // 13: kontor.plugin.v1.Plugin.Open:input_type -> kontor.plugin.v1.OpenRequest
-	13, // 14: kontor.plugin.v1.Plugin.Next:input_type -> kontor.plugin.v1.NextRequest
-	15, // 15: kontor.plugin.v1.Plugin.Process:input_type -> kontor.plugin.v1.ProcessRequest
-	17, // 16: kontor.plugin.v1.Plugin.Flush:input_type -> kontor.plugin.v1.FlushRequest
-	19, // 17: kontor.plugin.v1.Plugin.Write:input_type -> kontor.plugin.v1.WriteRequest
-	21, // 18: kontor.plugin.v1.Plugin.Close:input_type -> kontor.plugin.v1.CloseRequest
-	23, // 19: kontor.plugin.v1.Host.Reserve:input_type -> kontor.plugin.v1.ReserveRequest
-	25, // 20: kontor.plugin.v1.Host.GetState:input_type -> kontor.plugin.v1.GetStateRequest
-	27, // 21: kontor.plugin.v1.Host.PutState:input_type -> kontor.plugin.v1.PutStateRequest
-	29, // 22: kontor.plugin.v1.Host.Expression:input_type -> kontor.plugin.v1.ExpressionRequest
-	31, // 23: kontor.plugin.v1.Host.Eval:input_type -> kontor.plugin.v1.EvalRequest
-	1,  // 24: kontor.plugin.v1.Plugin.Describe:output_type -> kontor.plugin.v1.DescribeResponse
-	10, // 25: kontor.plugin.v1.Plugin.Schema:output_type -> kontor.plugin.v1.SchemaResponse
-	12, // 26: kontor.plugin.v1.Plugin.Open:output_type -> kontor.plugin.v1.OpenResponse
-	14, // 27: kontor.plugin.v1.Plugin.Next:output_type -> kontor.plugin.v1.NextResponse
-	16, // 28: kontor.plugin.v1.Plugin.Process:output_type -> kontor.plugin.v1.ProcessResponse
-	18, // 29: kontor.plugin.v1.Plugin.Flush:output_type -> kontor.plugin.v1.FlushResponse
-	20, // 30: kontor.plugin.v1.Plugin.Write:output_type -> kontor.plugin.v1.WriteResponse
-	22, // 31: kontor.plugin.v1.Plugin.Close:output_type -> kontor.plugin.v1.CloseResponse
-	24, // 32: kontor.plugin.v1.Host.Reserve:output_type -> kontor.plugin.v1.ReserveResponse
-	26, // 33: kontor.plugin.v1.Host.GetState:output_type -> kontor.plugin.v1.GetStateResponse
-	28, // 34: kontor.plugin.v1.Host.PutState:output_type -> kontor.plugin.v1.PutStateResponse
-	30, // 35: kontor.plugin.v1.Host.Expression:output_type -> kontor.plugin.v1.ExpressionResponse
-	32, // 36: kontor.plugin.v1.Host.Eval:output_type -> kontor.plugin.v1.EvalResponse
-	24, // [24:37] is the sub-list for method output_type
-	11, // [11:24] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	38, // 7: kontor.plugin.v1.SchemaRequest.expr_kinds:type_name -> kontor.plugin.v1.SchemaRequest.ExprKindsEntry
+	8,  // 8: kontor.plugin.v1.SchemaResponse.schema:type_name -> kontor.plugin.v1.RecordSchema
+	4,  // 9: kontor.plugin.v1.SchemaResponse.field_errors:type_name -> kontor.plugin.v1.FieldError
+	5,  // 10: kontor.plugin.v1.OpenRequest.env:type_name -> kontor.plugin.v1.Env
+	4,  // 11: kontor.plugin.v1.OpenResponse.field_errors:type_name -> kontor.plugin.v1.FieldError
+	39, // 12: kontor.plugin.v1.EvalBatchResponse.errors:type_name -> kontor.plugin.v1.EvalBatchResponse.ErrorsEntry
+	35, // 13: kontor.plugin.v1.LogRequest.attrs:type_name -> kontor.plugin.v1.LogAttr
+	6,  // 14: kontor.plugin.v1.LogRequest.time:type_name -> kontor.plugin.v1.Time
+	0,  // 15: kontor.plugin.v1.Plugin.Describe:input_type -> kontor.plugin.v1.DescribeRequest
+	9,  // 16: kontor.plugin.v1.Plugin.Schema:input_type -> kontor.plugin.v1.SchemaRequest
+	11, // 17: kontor.plugin.v1.Plugin.Open:input_type -> kontor.plugin.v1.OpenRequest
+	13, // 18: kontor.plugin.v1.Plugin.Next:input_type -> kontor.plugin.v1.NextRequest
+	15, // 19: kontor.plugin.v1.Plugin.Process:input_type -> kontor.plugin.v1.ProcessRequest
+	15, // 20: kontor.plugin.v1.Plugin.ProcessStream:input_type -> kontor.plugin.v1.ProcessRequest
+	17, // 21: kontor.plugin.v1.Plugin.Flush:input_type -> kontor.plugin.v1.FlushRequest
+	19, // 22: kontor.plugin.v1.Plugin.Write:input_type -> kontor.plugin.v1.WriteRequest
+	21, // 23: kontor.plugin.v1.Plugin.Close:input_type -> kontor.plugin.v1.CloseRequest
+	23, // 24: kontor.plugin.v1.Host.Reserve:input_type -> kontor.plugin.v1.ReserveRequest
+	25, // 25: kontor.plugin.v1.Host.GetState:input_type -> kontor.plugin.v1.GetStateRequest
+	27, // 26: kontor.plugin.v1.Host.PutState:input_type -> kontor.plugin.v1.PutStateRequest
+	29, // 27: kontor.plugin.v1.Host.Expression:input_type -> kontor.plugin.v1.ExpressionRequest
+	31, // 28: kontor.plugin.v1.Host.Eval:input_type -> kontor.plugin.v1.EvalRequest
+	33, // 29: kontor.plugin.v1.Host.EvalBatch:input_type -> kontor.plugin.v1.EvalBatchRequest
+	36, // 30: kontor.plugin.v1.Host.Log:input_type -> kontor.plugin.v1.LogRequest
+	1,  // 31: kontor.plugin.v1.Plugin.Describe:output_type -> kontor.plugin.v1.DescribeResponse
+	10, // 32: kontor.plugin.v1.Plugin.Schema:output_type -> kontor.plugin.v1.SchemaResponse
+	12, // 33: kontor.plugin.v1.Plugin.Open:output_type -> kontor.plugin.v1.OpenResponse
+	14, // 34: kontor.plugin.v1.Plugin.Next:output_type -> kontor.plugin.v1.NextResponse
+	16, // 35: kontor.plugin.v1.Plugin.Process:output_type -> kontor.plugin.v1.ProcessResponse
+	16, // 36: kontor.plugin.v1.Plugin.ProcessStream:output_type -> kontor.plugin.v1.ProcessResponse
+	18, // 37: kontor.plugin.v1.Plugin.Flush:output_type -> kontor.plugin.v1.FlushResponse
+	20, // 38: kontor.plugin.v1.Plugin.Write:output_type -> kontor.plugin.v1.WriteResponse
+	22, // 39: kontor.plugin.v1.Plugin.Close:output_type -> kontor.plugin.v1.CloseResponse
+	24, // 40: kontor.plugin.v1.Host.Reserve:output_type -> kontor.plugin.v1.ReserveResponse
+	26, // 41: kontor.plugin.v1.Host.GetState:output_type -> kontor.plugin.v1.GetStateResponse
+	28, // 42: kontor.plugin.v1.Host.PutState:output_type -> kontor.plugin.v1.PutStateResponse
+	30, // 43: kontor.plugin.v1.Host.Expression:output_type -> kontor.plugin.v1.ExpressionResponse
+	32, // 44: kontor.plugin.v1.Host.Eval:output_type -> kontor.plugin.v1.EvalResponse
+	34, // 45: kontor.plugin.v1.Host.EvalBatch:output_type -> kontor.plugin.v1.EvalBatchResponse
+	37, // 46: kontor.plugin.v1.Host.Log:output_type -> kontor.plugin.v1.LogResponse
+	31, // [31:47] is the sub-list for method output_type
+	15, // [15:31] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_kontor_proto_init() }
@@ -2321,7 +2689,7 @@ func file_kontor_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kontor_proto_rawDesc), len(file_kontor_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   33,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -33,14 +33,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Plugin_Describe_FullMethodName = "/kontor.plugin.v1.Plugin/Describe"
-	Plugin_Schema_FullMethodName   = "/kontor.plugin.v1.Plugin/Schema"
-	Plugin_Open_FullMethodName     = "/kontor.plugin.v1.Plugin/Open"
-	Plugin_Next_FullMethodName     = "/kontor.plugin.v1.Plugin/Next"
-	Plugin_Process_FullMethodName  = "/kontor.plugin.v1.Plugin/Process"
-	Plugin_Flush_FullMethodName    = "/kontor.plugin.v1.Plugin/Flush"
-	Plugin_Write_FullMethodName    = "/kontor.plugin.v1.Plugin/Write"
-	Plugin_Close_FullMethodName    = "/kontor.plugin.v1.Plugin/Close"
+	Plugin_Describe_FullMethodName      = "/kontor.plugin.v1.Plugin/Describe"
+	Plugin_Schema_FullMethodName        = "/kontor.plugin.v1.Plugin/Schema"
+	Plugin_Open_FullMethodName          = "/kontor.plugin.v1.Plugin/Open"
+	Plugin_Next_FullMethodName          = "/kontor.plugin.v1.Plugin/Next"
+	Plugin_Process_FullMethodName       = "/kontor.plugin.v1.Plugin/Process"
+	Plugin_ProcessStream_FullMethodName = "/kontor.plugin.v1.Plugin/ProcessStream"
+	Plugin_Flush_FullMethodName         = "/kontor.plugin.v1.Plugin/Flush"
+	Plugin_Write_FullMethodName         = "/kontor.plugin.v1.Plugin/Write"
+	Plugin_Close_FullMethodName         = "/kontor.plugin.v1.Plugin/Close"
 )
 
 // PluginClient is the client API for Plugin service.
@@ -63,6 +64,15 @@ type PluginClient interface {
 	Next(ctx context.Context, in *NextRequest, opts ...grpc.CallOption) (*NextResponse, error)
 	// Process runs one batch through a transform.
 	Process(ctx context.Context, in *ProcessRequest, opts ...grpc.CallOption) (*ProcessResponse, error)
+	// ProcessStream runs batches through a transform on one long-lived
+	// stream: one ProcessResponse per ProcessRequest, in order. The host
+	// splits a batch into a few chunks and sends the next chunk while the
+	// plugin processes the previous one (pipelining; the plugin decodes,
+	// processes and encodes in overlapping stages). Every request carries
+	// the handle. A component error ends the stream with status ABORTED;
+	// the host opens a new stream for the next batch. Hosts fall back to
+	// Process when a plugin answers UNIMPLEMENTED.
+	ProcessStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ProcessRequest, ProcessResponse], error)
 	// Flush emits the records a transform held back, one batch per message.
 	Flush(ctx context.Context, in *FlushRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[FlushResponse], error)
 	// Write sends one batch to a sink; file sinks return the bytes they wrote.
@@ -129,9 +139,22 @@ func (c *pluginClient) Process(ctx context.Context, in *ProcessRequest, opts ...
 	return out, nil
 }
 
+func (c *pluginClient) ProcessStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ProcessRequest, ProcessResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Plugin_ServiceDesc.Streams[0], Plugin_ProcessStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ProcessRequest, ProcessResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Plugin_ProcessStreamClient = grpc.BidiStreamingClient[ProcessRequest, ProcessResponse]
+
 func (c *pluginClient) Flush(ctx context.Context, in *FlushRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[FlushResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Plugin_ServiceDesc.Streams[0], Plugin_Flush_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &Plugin_ServiceDesc.Streams[1], Plugin_Flush_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -188,6 +211,15 @@ type PluginServer interface {
 	Next(context.Context, *NextRequest) (*NextResponse, error)
 	// Process runs one batch through a transform.
 	Process(context.Context, *ProcessRequest) (*ProcessResponse, error)
+	// ProcessStream runs batches through a transform on one long-lived
+	// stream: one ProcessResponse per ProcessRequest, in order. The host
+	// splits a batch into a few chunks and sends the next chunk while the
+	// plugin processes the previous one (pipelining; the plugin decodes,
+	// processes and encodes in overlapping stages). Every request carries
+	// the handle. A component error ends the stream with status ABORTED;
+	// the host opens a new stream for the next batch. Hosts fall back to
+	// Process when a plugin answers UNIMPLEMENTED.
+	ProcessStream(grpc.BidiStreamingServer[ProcessRequest, ProcessResponse]) error
 	// Flush emits the records a transform held back, one batch per message.
 	Flush(*FlushRequest, grpc.ServerStreamingServer[FlushResponse]) error
 	// Write sends one batch to a sink; file sinks return the bytes they wrote.
@@ -218,6 +250,9 @@ func (UnimplementedPluginServer) Next(context.Context, *NextRequest) (*NextRespo
 }
 func (UnimplementedPluginServer) Process(context.Context, *ProcessRequest) (*ProcessResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Process not implemented")
+}
+func (UnimplementedPluginServer) ProcessStream(grpc.BidiStreamingServer[ProcessRequest, ProcessResponse]) error {
+	return status.Error(codes.Unimplemented, "method ProcessStream not implemented")
 }
 func (UnimplementedPluginServer) Flush(*FlushRequest, grpc.ServerStreamingServer[FlushResponse]) error {
 	return status.Error(codes.Unimplemented, "method Flush not implemented")
@@ -339,6 +374,13 @@ func _Plugin_Process_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Plugin_ProcessStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(PluginServer).ProcessStream(&grpc.GenericServerStream[ProcessRequest, ProcessResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Plugin_ProcessStreamServer = grpc.BidiStreamingServer[ProcessRequest, ProcessResponse]
+
 func _Plugin_Flush_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(FlushRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -424,6 +466,12 @@ var Plugin_ServiceDesc = grpc.ServiceDesc{
 	},
 	Streams: []grpc.StreamDesc{
 		{
+			StreamName:    "ProcessStream",
+			Handler:       _Plugin_ProcessStream_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+		{
 			StreamName:    "Flush",
 			Handler:       _Plugin_Flush_Handler,
 			ServerStreams: true,
@@ -438,6 +486,8 @@ const (
 	Host_PutState_FullMethodName   = "/kontor.plugin.v1.Host/PutState"
 	Host_Expression_FullMethodName = "/kontor.plugin.v1.Host/Expression"
 	Host_Eval_FullMethodName       = "/kontor.plugin.v1.Host/Eval"
+	Host_EvalBatch_FullMethodName  = "/kontor.plugin.v1.Host/EvalBatch"
+	Host_Log_FullMethodName        = "/kontor.plugin.v1.Host/Log"
 )
 
 // HostClient is the client API for Host service.
@@ -454,6 +504,12 @@ type HostClient interface {
 	Expression(ctx context.Context, in *ExpressionRequest, opts ...grpc.CallOption) (*ExpressionResponse, error)
 	// Eval evaluates the expression at a config path against one record.
 	Eval(ctx context.Context, in *EvalRequest, opts ...grpc.CallOption) (*EvalResponse, error)
+	// EvalBatch evaluates the expression at a config path against every
+	// record of a batch in one round trip.
+	EvalBatch(ctx context.Context, in *EvalBatchRequest, opts ...grpc.CallOption) (*EvalBatchResponse, error)
+	// Log writes one log line of a component to the step's logger on the
+	// host (which redacts secrets), synchronously.
+	Log(ctx context.Context, in *LogRequest, opts ...grpc.CallOption) (*LogResponse, error)
 }
 
 type hostClient struct {
@@ -514,6 +570,26 @@ func (c *hostClient) Eval(ctx context.Context, in *EvalRequest, opts ...grpc.Cal
 	return out, nil
 }
 
+func (c *hostClient) EvalBatch(ctx context.Context, in *EvalBatchRequest, opts ...grpc.CallOption) (*EvalBatchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EvalBatchResponse)
+	err := c.cc.Invoke(ctx, Host_EvalBatch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hostClient) Log(ctx context.Context, in *LogRequest, opts ...grpc.CallOption) (*LogResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LogResponse)
+	err := c.cc.Invoke(ctx, Host_Log_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HostServer is the server API for Host service.
 // All implementations must embed UnimplementedHostServer
 // for forward compatibility.
@@ -528,6 +604,12 @@ type HostServer interface {
 	Expression(context.Context, *ExpressionRequest) (*ExpressionResponse, error)
 	// Eval evaluates the expression at a config path against one record.
 	Eval(context.Context, *EvalRequest) (*EvalResponse, error)
+	// EvalBatch evaluates the expression at a config path against every
+	// record of a batch in one round trip.
+	EvalBatch(context.Context, *EvalBatchRequest) (*EvalBatchResponse, error)
+	// Log writes one log line of a component to the step's logger on the
+	// host (which redacts secrets), synchronously.
+	Log(context.Context, *LogRequest) (*LogResponse, error)
 	mustEmbedUnimplementedHostServer()
 }
 
@@ -552,6 +634,12 @@ func (UnimplementedHostServer) Expression(context.Context, *ExpressionRequest) (
 }
 func (UnimplementedHostServer) Eval(context.Context, *EvalRequest) (*EvalResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Eval not implemented")
+}
+func (UnimplementedHostServer) EvalBatch(context.Context, *EvalBatchRequest) (*EvalBatchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EvalBatch not implemented")
+}
+func (UnimplementedHostServer) Log(context.Context, *LogRequest) (*LogResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Log not implemented")
 }
 func (UnimplementedHostServer) mustEmbedUnimplementedHostServer() {}
 func (UnimplementedHostServer) testEmbeddedByValue()              {}
@@ -664,6 +752,42 @@ func _Host_Eval_Handler(srv interface{}, ctx context.Context, dec func(interface
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Host_EvalBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EvalBatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).EvalBatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_EvalBatch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).EvalBatch(ctx, req.(*EvalBatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Host_Log_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LogRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).Log(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_Log_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).Log(ctx, req.(*LogRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Host_ServiceDesc is the grpc.ServiceDesc for Host service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -690,6 +814,14 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Eval",
 			Handler:    _Host_Eval_Handler,
+		},
+		{
+			MethodName: "EvalBatch",
+			Handler:    _Host_EvalBatch_Handler,
+		},
+		{
+			MethodName: "Log",
+			Handler:    _Host_Log_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
