@@ -24,6 +24,18 @@ type fastFn func(vals []record.Value) (v record.Value, ok bool)
 // Every operation mirrors the VM's semantics exactly for the kinds it
 // accepts; TestFastPathEquivalence checks this on random records.
 func buildFast(node ast.Node, index func(name string) (int, bool)) fastFn {
+	return (&fastBuilder{index: index, arena: &strArena{}}).build(node)
+}
+
+// fastBuilder builds the closures of one binding; they share an arena for
+// the strings they create.
+type fastBuilder struct {
+	index func(name string) (int, bool)
+	arena *strArena
+}
+
+func (fb *fastBuilder) build(node ast.Node) fastFn {
+	index := fb.index
 	switch n := node.(type) {
 	case *ast.IdentifierNode:
 		j, ok := index(n.Value)
@@ -59,7 +71,7 @@ func buildFast(node ast.Node, index func(name string) (int, bool)) fastFn {
 		}
 		return nil
 	case *ast.UnaryNode:
-		x := buildFast(n.Node, index)
+		x := fb.build(n.Node)
 		if x == nil {
 			return nil
 		}
@@ -83,7 +95,7 @@ func buildFast(node ast.Node, index func(name string) (int, bool)) fastFn {
 		}
 		return nil
 	case *ast.ConditionalNode:
-		c, a, b := buildFast(n.Cond, index), buildFast(n.Exp1, index), buildFast(n.Exp2, index)
+		c, a, b := fb.build(n.Cond), fb.build(n.Exp1), fb.build(n.Exp2)
 		if c == nil || a == nil || b == nil {
 			return nil
 		}
@@ -104,15 +116,15 @@ func buildFast(node ast.Node, index func(name string) (int, bool)) fastFn {
 		var f func(string) string
 		switch n.Name {
 		case "upper":
-			f = strings.ToUpper
+			f = fb.arena.upper
 		case "lower":
-			f = strings.ToLower
+			f = fb.arena.lower
 		case "trim":
 			f = strings.TrimSpace
 		default:
 			return nil
 		}
-		x := buildFast(n.Arguments[0], index)
+		x := fb.build(n.Arguments[0])
 		if x == nil {
 			return nil
 		}
@@ -124,9 +136,9 @@ func buildFast(node ast.Node, index func(name string) (int, bool)) fastFn {
 			return record.String(f(v.Str())), true
 		}
 	case *ast.BinaryNode:
-		return buildBinary(n, index)
+		return fb.binary(n)
 	case *ast.CallNode:
-		return buildOperatorCall(n, index)
+		return fb.operatorCall(n)
 	}
 	return nil
 }
@@ -137,8 +149,8 @@ func constFn(c record.Value) fastFn {
 
 // buildBinary handles the operators the rewriter leaves to expr: logic,
 // and comparisons and arithmetic of ints and strings.
-func buildBinary(n *ast.BinaryNode, index func(string) (int, bool)) fastFn {
-	l, r := buildFast(n.Left, index), buildFast(n.Right, index)
+func (fb *fastBuilder) binary(n *ast.BinaryNode) fastFn {
+	l, r := fb.build(n.Left), fb.build(n.Right)
 	if l == nil || r == nil {
 		return nil
 	}
@@ -217,7 +229,7 @@ func buildBinary(n *ast.BinaryNode, index func(string) (int, bool)) fastFn {
 				return record.Int(x * y), true
 			case record.KindString:
 				if op == "+" {
-					return record.String(a.Str() + b.Str()), true
+					return record.String(fb.arena.concat(a.Str(), b.Str())), true
 				}
 			}
 			return record.Null, false
@@ -239,14 +251,14 @@ func decOf(v record.Value) (record.Decimal, bool) {
 
 // buildOperatorCall handles the rewriter's internal operator functions
 // ($gt_dd, $add_xx, $sub_tt, $neg_d, ...).
-func buildOperatorCall(n *ast.CallNode, index func(string) (int, bool)) fastFn {
+func (fb *fastBuilder) operatorCall(n *ast.CallNode) fastFn {
 	id, ok := n.Callee.(*ast.IdentifierNode)
 	if !ok || !strings.HasPrefix(id.Value, "$") {
 		return nil
 	}
 	args := make([]fastFn, len(n.Arguments))
 	for i, a := range n.Arguments {
-		if args[i] = buildFast(a, index); args[i] == nil {
+		if args[i] = fb.build(a); args[i] == nil {
 			return nil
 		}
 	}

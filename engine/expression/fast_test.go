@@ -3,6 +3,7 @@ package expression
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/kontor-etl/kontor/engine/record"
@@ -199,6 +200,61 @@ func FuzzFastPath(f *testing.F) {
 			if !sameResult(v1, v2, e1, e2) {
 				t.Fatalf("Eval(%s) on %v: fast %#v, %v; vm %#v, %v", src, r, v1, e1, v2, e2)
 			}
+		}
+	})
+}
+
+// TestArenaCase compares the arena's upper, lower and concatenation with
+// the strings package, including invalid UTF-8 and characters whose case
+// mapping changes the length.
+func TestArenaCase(t *testing.T) {
+	a := &strArena{}
+	inputs := []string{"", "abc", "ABC", "Zoë Müller", "straße", "ǅ ǆ Ǆ", "ı İ ſ K", "a\xffb", "\xc3", "\xef\xbf\xbd",
+		"ÀÉÎõü", "日本語 abc", "ⓐⓑ", strings.Repeat("xY", 2000), "mixed ASCII then é"}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 2000 {
+		b := make([]byte, rng.IntN(12))
+		for i := range b {
+			b[i] = byte(rng.IntN(256))
+			if rng.IntN(2) == 0 {
+				b[i] = "aZé\xc3\xa9ß"[rng.IntN(7)]
+			}
+		}
+		inputs = append(inputs, string(b))
+	}
+	var kept []string
+	for _, s := range inputs {
+		if got, want := a.upper(s), strings.ToUpper(s); got != want {
+			t.Fatalf("upper(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := a.lower(s), strings.ToLower(s); got != want {
+			t.Fatalf("lower(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := a.concat(s, "|"+s), s+"|"+s; got != want {
+			t.Fatalf("concat(%q) = %q", s, got)
+		}
+		kept = append(kept, a.upper(s))
+	}
+	for i, s := range inputs { // strings stay intact while the arena goes on
+		if kept[i] != strings.ToUpper(s) {
+			t.Fatalf("kept upper(%q) changed to %q", s, kept[i])
+		}
+	}
+}
+
+// FuzzArenaCase compares the arena's upper and lower with the strings
+// package on any text.
+func FuzzArenaCase(f *testing.F) {
+	for _, s := range []string{"abc", "Zoë", "straße", "a\xffb", "ǅ", "ı İ ſ K"} {
+		f.Add(s)
+	}
+	a := &strArena{}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := a.upper(s), strings.ToUpper(s); got != want {
+			t.Fatalf("upper(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := a.lower(s), strings.ToLower(s); got != want {
+			t.Fatalf("lower(%q) = %q, want %q", s, got, want)
 		}
 	})
 }
