@@ -33,6 +33,7 @@ func buildTestPlugins() func() {
 		"bad/kontor-plugin-crash":       "./testdata/plugins/crash",
 		"bad/kontor-plugin-hang":        "./testdata/plugins/hang",
 		"bad/kontor-plugin-garbage":     "./testdata/plugins/garbage",
+		"chatty/kontor-plugin-chatty":   "../../engine/pluginhost/testdata/plugins/chatty",
 	} {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -183,5 +184,84 @@ func TestExternalPluginPin(t *testing.T) {
 	code, _, errs = runCLI(t, "lint", pf)
 	if code != 2 || !strings.Contains(errs, "sha256 must be 64 hex digits") {
 		t.Errorf("bad plugins entry: exit %d\n%s", code, errs)
+	}
+}
+
+// chattyCase writes a pipeline running chatty.pass (which logs its token)
+// with the token from ${env:CHATTY_TOKEN}, plus a test file with cases.
+func chattyCase(t *testing.T, tests string) string {
+	t.Helper()
+	dir := t.TempDir()
+	p := `version: 1
+name: chatty
+source:
+  type: csv.read
+  path: in.csv
+  delimiter: ";"
+  columns:
+    - {name: v, source: v}
+transforms:
+  - type: chatty.pass
+    token: ${env:CHATTY_TOKEN}
+sinks:
+  - type: csv.write
+    path: out/result.csv
+`
+	pf := filepath.Join(dir, "chatty.yaml")
+	if err := os.WriteFile(pf, []byte(p), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "in.csv"), []byte("v\nok\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if tests != "" {
+		if err := os.WriteFile(filepath.Join(dir, "chatty_test.yaml"), []byte(tests), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return pf
+}
+
+// TestExternalPluginSecretRedacted: a plugin that logs its secret config
+// value (through its logger and raw on stderr) never gets it into kontor's
+// log: the lines go through the run's redacting logger.
+func TestExternalPluginSecretRedacted(t *testing.T) {
+	const secret = "tok-51e0c7d2"
+	t.Setenv("CHATTY_TOKEN", secret)
+	pf := chattyCase(t, "")
+	code, out, errs := runCLI(t, "run", pf, "--state-dir", "memory", "--plugin-dir", filepath.Join(testPluginDir, "chatty"))
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	if strings.Contains(out+errs, secret) {
+		t.Errorf("secret in the output:\n%s%s", out, errs)
+	}
+	for _, want := range []string{"connecting with token ***", "plugin=chatty", "token=***"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("log lacks %q:\n%s", want, errs)
+		}
+	}
+}
+
+// TestExternalPluginRestartBetweenTestCases: a plugin process that dies in
+// one case of `kontor test` does not fail the later cases.
+func TestExternalPluginRestartBetweenTestCases(t *testing.T) {
+	pf := chattyCase(t, `cases:
+  - name: crashes
+    env: {CHATTY_TOKEN: a}
+    inputs:
+      - {path: in.csv, content: "v\ncrash\n"}
+    status: ERROR
+    error: "exited"
+  - name: runs after the crash
+    env: {CHATTY_TOKEN: b}
+    inputs:
+      - {path: in.csv, content: "v\nfine\n"}
+    outputs:
+      out/result.csv: {contains: ["fine"]}
+`)
+	code, out, errs := runCLI(t, "test", "--plugin-dir", filepath.Join(testPluginDir, "chatty"), filepath.Dir(pf))
+	if code != 0 || !strings.Contains(out, "2 passed, 0 failed") {
+		t.Errorf("exit %d\n%s%s", code, out, errs)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-plugin"
@@ -326,6 +327,13 @@ func (l *launcher) env() []string {
 func (l *launcher) connect(ctx context.Context) (*pluginrpc.Remote, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.remote != nil && l.remote.Broken() != nil {
+		// The process crashed, hung or misbehaved and was stopped: the
+		// next component (the next case of `kontor test`, the next run of
+		// a long-lived host) gets a fresh process.
+		l.h.opts.Logger.Debug("restarting plugin after a failure", "plugin", l.label)
+		l.remote = nil
+	}
 	if l.remote != nil || l.err != nil {
 		return l.remote, l.err
 	}
@@ -348,6 +356,13 @@ func (l *launcher) start(ctx context.Context) (*pluginrpc.Remote, error) {
 	cmd := exec.Command(l.ref.Path)
 	cmd.Env = l.env()
 	logger := h.opts.Logger.With("plugin", l.label)
+	var remote atomic.Pointer[pluginrpc.Remote]
+	route := func() *slog.Logger {
+		if r := remote.Load(); r != nil {
+			return r.EnvLogger()
+		}
+		return nil
+	}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{pb.Version: {pb.PluginName: pluginrpc.ClientPlugin{}}},
@@ -359,10 +374,10 @@ func (l *launcher) start(ctx context.Context) (*pluginrpc.Remote, error) {
 		// swapped after the describe (or its cached answer) was accepted.
 		SecureConfig: &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()},
 		StartTimeout: h.opts.StartTimeout,
-		Logger:       newHCLogger(logger),
+		Logger:       newHCLogger(logger, route),
 		Stderr:       io.Discard,
-		SyncStdout:   io.Discard,
-		SyncStderr:   io.Discard,
+		SyncStdout:   &lineLog{l: logger, route: route, stream: "stdout"},
+		SyncStderr:   &lineLog{l: logger, route: route, stream: "stderr"},
 	})
 	fail := func(err error) (*pluginrpc.Remote, error) {
 		client.Kill()
@@ -389,6 +404,7 @@ func (l *launcher) start(ctx context.Context) (*pluginrpc.Remote, error) {
 		r.Timeout = l.ref.CallTimeout
 	}
 	r.Exited = client.Exited
+	remote.Store(r)
 	r.OnFailure = func() {
 		logger.Error("stopping plugin after a failure", "err", r.Broken())
 		go client.Kill()

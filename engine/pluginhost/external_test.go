@@ -176,3 +176,99 @@ func TestDiscover(t *testing.T) {
 var _ = time.Second
 
 func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// redactHandler stands in for the runner's redacting log handler: it
+// replaces secret in every message and string attribute.
+type redactHandler struct {
+	mu     *sync.Mutex
+	secret string
+	attrs  []slog.Attr
+	lines  *[]string
+}
+
+func (h *redactHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *redactHandler) Handle(_ context.Context, r slog.Record) error {
+	red := func(s string) string { return strings.ReplaceAll(s, h.secret, "***") }
+	s := r.Level.String() + " " + red(r.Message)
+	for _, a := range h.attrs {
+		s += " " + a.Key + "=" + red(a.Value.String())
+	}
+	r.Attrs(func(a slog.Attr) bool { s += " " + a.Key + "=" + red(a.Value.String()); return true })
+	h.mu.Lock()
+	*h.lines = append(*h.lines, s)
+	h.mu.Unlock()
+	return nil
+}
+func (h *redactHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	n := *h
+	n.attrs = append(append([]slog.Attr(nil), h.attrs...), as...)
+	return &n
+}
+func (h *redactHandler) WithGroup(string) slog.Handler { return h }
+
+// TestExternalLogsRedactedAndRestart: what a plugin logs — through
+// Env.Logger or raw on stderr — reaches the step's logger (the runner's,
+// which redacts secrets), never the host's plain logger; after the plugin
+// process dies, the next component gets a fresh process.
+func TestExternalLogsRedactedAndRestart(t *testing.T) {
+	const secret = "tok-7f3a9c"
+	bin := buildPlugin(t, "engine/pluginhost/testdata/plugins/chatty", "chatty")
+	var mu sync.Mutex
+	var hostLines, stepLines []string
+	hostLog := slog.New(&redactHandler{mu: &mu, secret: "\x00never", lines: &hostLines}) // does not redact
+	h := testHost(t, ExternalOptions{Logger: hostLog})
+	p, err := h.Load(context.Background(), PluginRef{Path: bin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := p.Component("pass")
+	env := sdk.Env{Step: "transforms[0]", State: &sdk.MemState{},
+		Logger: slog.New(&redactHandler{mu: &mu, secret: secret, lines: &stepLines}).With("step", "transforms[0]")}
+	tr, err := c.NewTransform(context.Background(), sdk.Config{"token": secret}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the raw stderr line arrives asynchronously
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		all := strings.Join(stepLines, "\n")
+		mu.Unlock()
+		if strings.Contains(all, "raw stderr line") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mu.Lock()
+	step, host := strings.Join(stepLines, "\n"), strings.Join(hostLines, "\n")
+	mu.Unlock()
+	for _, want := range []string{"INFO connecting with token *** step=transforms[0] plugin=chatty token=*** attempt=1", "raw stderr line: token=***"} {
+		if !strings.Contains(step, want) {
+			t.Errorf("step log lacks %q:\n%s", want, step)
+		}
+	}
+	if strings.Contains(step, secret) || strings.Contains(host, secret) {
+		t.Errorf("secret leaked:\nstep log:\n%s\nhost log:\n%s", step, host)
+	}
+
+	// crash the process, then build the component again
+	s := record.MustSchema(record.Field{Name: "v"})
+	crash := &record.Batch{Records: []record.Record{{Schema: s, Values: []record.Value{record.String("crash")}}}}
+	if err := tr.Process(context.Background(), crash, &record.Batch{}); err == nil || !strings.Contains(err.Error(), "exited") {
+		t.Fatalf("crash: err = %v", err)
+	}
+	tr.Close()
+	tr2, err := c.NewTransform(context.Background(), sdk.Config{"token": secret}, env)
+	if err != nil {
+		t.Fatalf("after a crash: %v", err)
+	}
+	defer tr2.Close()
+	ok := &record.Batch{Records: []record.Record{{Schema: s, Values: []record.Value{record.String("fine")}}}}
+	var out record.Batch
+	if err := tr2.Process(context.Background(), ok, &out); err != nil || len(out.Records) != 1 {
+		t.Fatalf("after restart: %v, %d records", err, len(out.Records))
+	}
+	if n := len(h.pids()); n != 2 {
+		t.Errorf("%d processes started, want 2", n)
+	}
+}

@@ -129,9 +129,15 @@ func (s *server) Schema(_ context.Context, req *pb.SchemaRequest) (*pb.SchemaRes
 		if serr != nil {
 			return nil, status.Error(codes.InvalidArgument, serr.Error())
 		}
-		// Expression kinds are known only to the host; the plugin sees
-		// "unknown" (record.KindNull) for every expression field.
-		out, err = c.OutputSchema(cfg, in, func(string) record.Kind { return record.KindNull })
+		// The host sends the kinds of the expressions it compiled
+		// (unknown ones are missing: record.KindNull).
+		kinds := req.ExprKinds
+		out, err = c.OutputSchema(cfg, in, func(path string) record.Kind {
+			if k, ok := record.ParseKind(kinds[path]); ok {
+				return k
+			}
+			return record.KindNull
+		})
 	}
 	fes, msg := fieldErrorsToPB(err)
 	return &pb.SchemaResponse{Schema: pb.SchemaToPB(out), FieldErrors: fes, Error: msg}, nil
@@ -151,6 +157,12 @@ func (s *server) env(e *pb.Env) Env {
 		hs := &hostState{s: s, brokerID: id, envID: e.GetEnvId()}
 		env.State = hs
 		env.Expressions = hs.expression
+		min := slog.LevelInfo
+		if e.LogLevel != nil {
+			min = slog.Level(e.GetLogLevel())
+		}
+		// The step attribute is added by the host's logger.
+		env.Logger = slog.New(&hostLog{h: hs, min: min, fallback: env.Logger.Handler()})
 	} else {
 		env.Expressions = func(string) Evaluator { return nil }
 	}

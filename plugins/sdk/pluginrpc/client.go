@@ -264,12 +264,13 @@ func PluginFromDescribe(d *pb.DescribeResponse, connect Connect) (sdk.Plugin, er
 		}
 		if c.HasSchema {
 			comp.Schema = func(cfg sdk.Config) (*record.Schema, error) {
-				return schema(connect, name, cfg, nil)
+				return schema(connect, name, cfg, nil, nil)
 			}
 		}
 		if c.HasOutputSchema {
-			comp.OutputSchema = func(cfg sdk.Config, in *record.Schema, _ func(string) record.Kind) (*record.Schema, error) {
-				return schema(connect, name, cfg, in)
+			fields := comp.Spec.Fields
+			comp.OutputSchema = func(cfg sdk.Config, in *record.Schema, kind func(string) record.Kind) (*record.Schema, error) {
+				return schema(connect, name, cfg, in, ExprKinds(fields, cfg, kind))
 			}
 		}
 		p.Components = append(p.Components, comp)
@@ -277,7 +278,59 @@ func PluginFromDescribe(d *pb.DescribeResponse, connect Connect) (sdk.Plugin, er
 	return p, nil
 }
 
-func schema(connect Connect, comp string, cfg sdk.Config, in *record.Schema) (*record.Schema, error) {
+// ExprKinds returns the static result kinds the host knows (kind, e.g.
+// the loader's compiled expressions) of the expression fields of cfg, by
+// config path as the loader names them: "key", "segments[2].expr" (lists of
+// objects), "keys[0]" (lists of expressions), "set.total" (maps of
+// expressions), "opts.when" (objects). Unknown kinds are left out.
+func ExprKinds(fields []sdk.Field, cfg sdk.Config, kind func(string) record.Kind) map[string]string {
+	if kind == nil {
+		return nil
+	}
+	out := map[string]string{}
+	exprKinds(fields, map[string]any(cfg), "", kind, out)
+	return out
+}
+
+func exprKinds(fields []sdk.Field, cfg map[string]any, prefix string, kind func(string) record.Kind, out map[string]string) {
+	add := func(path string) {
+		if k := kind(path); k != record.KindNull {
+			out[path] = k.String()
+		}
+	}
+	for _, f := range fields {
+		v, ok := cfg[f.Name]
+		if !ok || v == nil {
+			continue
+		}
+		path := prefix + f.Name
+		switch {
+		case f.Type == sdk.TypeList:
+			l, _ := v.([]any)
+			for i, e := range l {
+				p := fmt.Sprintf("%s[%d]", path, i)
+				if m, ok := e.(map[string]any); ok && len(f.Children) > 0 {
+					exprKinds(f.Children, m, p+".", kind, out)
+				} else if f.Expr != sdk.ExprNone {
+					add(p)
+				}
+			}
+		case f.Type == sdk.TypeMap && f.Expr != sdk.ExprNone:
+			m, _ := v.(map[string]any)
+			for k := range m {
+				add(path + "." + k)
+			}
+		case f.Type == sdk.TypeObject && len(f.Children) > 0:
+			if m, ok := v.(map[string]any); ok {
+				exprKinds(f.Children, m, path+".", kind, out)
+			}
+		case f.Expr != sdk.ExprNone:
+			add(path)
+		}
+	}
+}
+
+func schema(connect Connect, comp string, cfg sdk.Config, in *record.Schema, kinds map[string]string) (*record.Schema, error) {
 	ctx := context.Background()
 	r, err := connect(ctx)
 	if err != nil {
@@ -289,7 +342,7 @@ func schema(connect Connect, comp string, cfg sdk.Config, in *record.Schema) (*r
 	}
 	var resp *pb.SchemaResponse
 	err = r.call(ctx, "Schema of "+comp, func(ctx context.Context) (err error) {
-		resp, err = r.c.Schema(ctx, &pb.SchemaRequest{Component: comp, ConfigYaml: text, Input: pb.SchemaToPB(in)})
+		resp, err = r.c.Schema(ctx, &pb.SchemaRequest{Component: comp, ConfigYaml: text, Input: pb.SchemaToPB(in), ExprKinds: kinds})
 		return err
 	})
 	if err != nil {
@@ -335,6 +388,8 @@ func open(ctx context.Context, connect Connect, comp string, cfg sdk.Config, env
 	r.envs.Store(envID, env)
 	penv := &pb.Env{EnvId: envID, Step: env.Step, Pipeline: env.Pipeline, Dir: env.Dir, DryRun: env.DryRun,
 		BatchSize: int64(env.BatchSize), Now: pb.TimeToPB(env.Now), Since: pb.TimeToPB(env.Since), HostBrokerId: r.hostService()}
+	lv := logLevel(env.Logger)
+	penv.LogLevel = &lv
 	var resp *pb.OpenResponse
 	err = r.call(ctx, "Open of "+comp, func(ctx context.Context) (err error) {
 		resp, err = r.c.Open(ctx, &pb.OpenRequest{Component: comp, ConfigYaml: text, Env: penv})

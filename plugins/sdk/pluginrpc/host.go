@@ -3,6 +3,7 @@ package pluginrpc
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -138,3 +139,89 @@ func (h *hostServer) Eval(_ context.Context, req *pb.EvalRequest) (*pb.EvalRespo
 }
 
 var valueSchema = record.MustSchema(record.Field{Name: "value"})
+
+func (h *hostServer) EvalBatch(_ context.Context, req *pb.EvalBatchRequest) (*pb.EvalBatchResponse, error) {
+	ev, err := h.evaluator(req)
+	if err != nil {
+		return nil, err
+	}
+	if ev == nil {
+		return nil, status.Errorf(codes.NotFound, "no expression at %q", req.Path)
+	}
+	var dec pb.Decoder
+	var b record.Batch
+	if err := dec.DecodeOwned(req.Batch, &b); err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "eval batch: %v", err)
+	}
+	n := len(b.Records)
+	vals := make([]record.Value, n)
+	errs := make([]error, n)
+	if err := sdk.EvalBatch(ev, b.Records, vals, errs); err != nil {
+		return nil, hostErr(err)
+	}
+	out := record.Batch{Records: make([]record.Record, n)}
+	resp := &pb.EvalBatchResponse{}
+	for i := range vals {
+		out.Records[i] = record.Record{Schema: valueSchema, Values: vals[i : i+1 : i+1]}
+		if errs[i] != nil {
+			if resp.Errors == nil {
+				resp.Errors = map[uint32]string{}
+			}
+			resp.Errors[uint32(i)] = errs[i].Error()
+		}
+	}
+	var enc pb.Encoder
+	data, err := enc.Encode(&out)
+	if err != nil {
+		return nil, status.Error(codes.Internal, fmt.Sprintf("encoding values: %v", err))
+	}
+	resp.Values = data
+	return resp, nil
+}
+
+// Log writes a component's log line to its step's logger (the runner's,
+// which redacts secrets), tagged with the plugin's name.
+func (h *hostServer) Log(ctx context.Context, req *pb.LogRequest) (*pb.LogResponse, error) {
+	env, err := h.env(req.EnvId)
+	if err != nil {
+		return nil, err
+	}
+	if env.Logger == nil {
+		return &pb.LogResponse{}, nil
+	}
+	attrs := append([]slog.Attr{slog.String("plugin", h.r.Name)}, sdk.LogAttrsFromPB(req.Attrs)...)
+	env.Logger.LogAttrs(context.WithoutCancel(ctx), slog.Level(req.Level), req.Message, attrs...)
+	return &pb.LogResponse{}, nil
+}
+
+// logLevel is the lowest level l writes (info when l is nil).
+func logLevel(l *slog.Logger) int32 {
+	if l == nil {
+		return int32(slog.LevelInfo)
+	}
+	for _, lv := range []slog.Level{slog.LevelDebug - 4, slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError} {
+		if l.Enabled(context.Background(), lv) {
+			return int32(lv)
+		}
+	}
+	return int32(slog.LevelError + 4)
+}
+
+// EnvLogger returns the logger of the most recently built component of
+// this plugin that is still open, with attribute plugin=<name>, or nil.
+// The host routes the plugin process's own stderr lines through it, so
+// they are redacted like the components' log lines.
+func (r *Remote) EnvLogger() *slog.Logger {
+	var best uint64
+	var l *slog.Logger
+	r.envs.Range(func(k, v any) bool {
+		if id := k.(uint64); id > best && v.(sdk.Env).Logger != nil {
+			best, l = id, v.(sdk.Env).Logger
+		}
+		return true
+	})
+	if l == nil {
+		return nil
+	}
+	return l.With("plugin", r.Name)
+}

@@ -478,7 +478,11 @@ type Env struct {
 	Now       *Time                  `protobuf:"bytes,7,opt,name=now,proto3" json:"now,omitempty"`
 	Since     *Time                  `protobuf:"bytes,8,opt,name=since,proto3" json:"since,omitempty"`
 	// host_broker_id is the go-plugin broker id of the Host service; 0: none.
-	HostBrokerId  uint32 `protobuf:"varint,9,opt,name=host_broker_id,json=hostBrokerId,proto3" json:"host_broker_id,omitempty"`
+	HostBrokerId uint32 `protobuf:"varint,9,opt,name=host_broker_id,json=hostBrokerId,proto3" json:"host_broker_id,omitempty"`
+	// log_level is the lowest slog level the step's logger on the host
+	// writes (-4 debug, 0 info, 4 warn, 8 error); the plugin sends only
+	// lines at or above it (Host.Log). Unset: info.
+	LogLevel      *int32 `protobuf:"varint,10,opt,name=log_level,json=logLevel,proto3,oneof" json:"log_level,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -572,6 +576,13 @@ func (x *Env) GetSince() *Time {
 func (x *Env) GetHostBrokerId() uint32 {
 	if x != nil {
 		return x.HostBrokerId
+	}
+	return 0
+}
+
+func (x *Env) GetLogLevel() int32 {
+	if x != nil && x.LogLevel != nil {
+		return *x.LogLevel
 	}
 	return 0
 }
@@ -2415,7 +2426,7 @@ const file_kontor_proto_rawDesc = "" +
 	"\n" +
 	"FieldError\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\x94\x02\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\xc4\x02\n" +
 	"\x03Env\x12\x15\n" +
 	"\x06env_id\x18\x01 \x01(\x04R\x05envId\x12\x12\n" +
 	"\x04step\x18\x02 \x01(\tR\x04step\x12\x1a\n" +
@@ -2426,7 +2437,11 @@ const file_kontor_proto_rawDesc = "" +
 	"batch_size\x18\x06 \x01(\x03R\tbatchSize\x12(\n" +
 	"\x03now\x18\a \x01(\v2\x16.kontor.plugin.v1.TimeR\x03now\x12,\n" +
 	"\x05since\x18\b \x01(\v2\x16.kontor.plugin.v1.TimeR\x05since\x12$\n" +
-	"\x0ehost_broker_id\x18\t \x01(\rR\fhostBrokerId\"w\n" +
+	"\x0ehost_broker_id\x18\t \x01(\rR\fhostBrokerId\x12 \n" +
+	"\tlog_level\x18\n" +
+	" \x01(\x05H\x00R\blogLevel\x88\x01\x01B\f\n" +
+	"\n" +
+	"_log_level\"w\n" +
 	"\x04Time\x12\x1b\n" +
 	"\tunix_nano\x18\x01 \x01(\x03R\bunixNano\x12\x12\n" +
 	"\x04zone\x18\x02 \x01(\tR\x04zone\x12%\n" +
@@ -2683,6 +2698,7 @@ func file_kontor_proto_init() {
 		return
 	}
 	file_kontor_proto_msgTypes[3].OneofWrappers = []any{}
+	file_kontor_proto_msgTypes[5].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
