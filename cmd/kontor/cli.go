@@ -47,6 +47,16 @@ Usage:
   kontor version
   kontor help [COMMAND]
 
+External plugins (run, lint, test, plugins, schema, serve, schedule):
+  --plugin-dir DIR                  search DIR for plugin executables kontor-plugin-<name>; repeatable
+                                    (default: ./plugins next to the pipeline and ~/.kontor/plugins;
+                                    the directories in $KONTOR_PLUGIN_DIR are always searched first)
+  --plugin-timeout DURATION         deadline of each call (batch) to a plugin (default 1m0s)
+  --plugin-start-timeout DURATION   deadline for starting a plugin (default 10s)
+  --plugin-no-cache                 always start plugins to describe them (no describe cache)
+  A pipeline pins its plugins with a top-level plugins: list (name, path, sha256, env, timeout).
+  See docs/plugin-authors.md.
+
 Exit codes:
   0  OK: all records processed, nothing rejected
   1  ERROR: the run failed; nothing committed, state unchanged
