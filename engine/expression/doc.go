@@ -8,8 +8,10 @@
 // Expressions see the fields of the current record as variables, converted
 // to Go values as follows: string → string, int → int, decimal →
 // record.Decimal, bool → bool, date → record.Date, datetime → time.Time,
-// list → []any, map → map[string]any, null → nil. Results convert back with
-// record.FromAny.
+// list → []any, map → map[string]any, null → nil — except that a null
+// field of kind string reads as "" (optional text such as a camt return
+// reason is simply empty: `return_reason != ""` means "has one", and string
+// functions never fail on it). Results convert back with record.FromAny.
 //
 // # Exact money arithmetic
 //
@@ -48,15 +50,18 @@
 // # Performance
 //
 // Common expressions — comparisons, decimal/int/date arithmetic, && || !,
-// the ternary operator, string concatenation and upper/lower/trim over
-// fields and literals — are compiled a second time into Go closures that
-// work directly on the record's values (field positions bound per schema):
-// no conversion to Go values, no variable map, no VM, no allocation
-// (except the new string of upper/lower/+). Whenever such a closure meets a
-// case it does not handle (a null operand, overflow, division by zero, an
-// unexpected kind), the record is evaluated on the VM instead, so results
-// and error messages are exactly those of the VM (TestFastPathEquivalence
-// compares both on random records).
+// the ternary operator, string concatenation, upper/lower/trim and calls
+// of the domain library over fields and literals — are compiled a second
+// time into Go closures that work directly on the record's values (field
+// positions bound per schema): no variable map, no VM, and for operators
+// no conversion to Go values and no allocation (strings made by
+// upper/lower/+ come from a per-program arena). Whenever such a closure
+// meets a case it does not handle (a null operand, overflow, division by
+// zero, an unexpected kind, a function error, a datetime result), the
+// record is evaluated on the VM instead, so results and error messages are
+// exactly those of the VM (TestFastPathEquivalence and FuzzFastPath compare
+// both on random records). Functions added with WithFunctions always run
+// on the VM, as they may have side effects.
 //
 // Other expressions fill a reused map with only the referenced fields (the
 // field→index binding is cached per schema pointer) and run the

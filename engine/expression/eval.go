@@ -74,7 +74,15 @@ func (p *Program) run(r record.Record) (any, error) {
 		if b.valid[i] && same(v, b.prev[i]) {
 			continue
 		}
-		b.env[name] = toAny(v)
+		if v.IsNull() && j >= 0 && r.Schema.Field(j).Kind == record.KindString {
+			// A string field that is null (an optional XML element, a
+			// missing JSON key) reads as empty text: `f != ""` means "has
+			// a value" whatever the source, and string operators never
+			// fail on it.
+			b.env[name] = ""
+		} else {
+			b.env[name] = toAny(v)
+		}
 		b.prev[i], b.valid[i] = v, true
 	}
 	out, err := p.vm.Run(b.prog, b.env)

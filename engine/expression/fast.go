@@ -1,6 +1,7 @@
 package expression
 
 import (
+	"reflect"
 	"strings"
 
 	"github.com/expr-lang/expr/ast"
@@ -23,8 +24,8 @@ type fastFn func(vals []record.Value) (v record.Value, ok bool)
 //
 // Every operation mirrors the VM's semantics exactly for the kinds it
 // accepts; TestFastPathEquivalence checks this on random records.
-func buildFast(node ast.Node, index func(name string) (int, bool)) fastFn {
-	return (&fastBuilder{index: index, arena: &strArena{}}).build(node)
+func buildFast(node ast.Node, index func(name string) (int, bool), fns map[string]func(...any) (any, error)) fastFn {
+	return (&fastBuilder{index: index, arena: &strArena{}, fns: fns}).build(node)
 }
 
 // fastBuilder builds the closures of one binding; they share an arena for
@@ -32,6 +33,7 @@ func buildFast(node ast.Node, index func(name string) (int, bool)) fastFn {
 type fastBuilder struct {
 	index func(name string) (int, bool)
 	arena *strArena
+	fns   map[string]func(...any) (any, error) // functions that may be called
 }
 
 func (fb *fastBuilder) build(node ast.Node) fastFn {
@@ -41,6 +43,16 @@ func (fb *fastBuilder) build(node ast.Node) fastFn {
 		j, ok := index(n.Value)
 		if !ok || j < 0 {
 			return nil
+		}
+		// A null string field reads as "" (as in Program.run).
+		if t := n.Type(); t != nil && t.Kind() == reflect.String {
+			empty := record.String("")
+			return func(vals []record.Value) (record.Value, bool) {
+				if j < len(vals) && !vals[j].IsNull() {
+					return vals[j], true
+				}
+				return empty, true
+			}
 		}
 		return func(vals []record.Value) (record.Value, bool) {
 			if j < len(vals) {
@@ -138,9 +150,71 @@ func (fb *fastBuilder) build(node ast.Node) fastFn {
 	case *ast.BinaryNode:
 		return fb.binary(n)
 	case *ast.CallNode:
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok && !strings.HasPrefix(id.Value, "$") {
+			return fb.funcCall(n, id.Value)
+		}
 		return fb.operatorCall(n)
 	}
 	return nil
+}
+
+// funcCall calls a library function the way the VM does (arguments as
+// the Go values expressions see, see toAny) and takes results of the kinds
+// that convert back to exactly the value the VM would pass on; anything
+// else (an error, a panic, a float or a datetime result) is left to the VM.
+func (fb *fastBuilder) funcCall(n *ast.CallNode, name string) fastFn {
+	fn := fb.fns[name]
+	if fn == nil {
+		return nil
+	}
+	args := make([]fastFn, len(n.Arguments))
+	for i, a := range n.Arguments {
+		if args[i] = fb.build(a); args[i] == nil {
+			return nil
+		}
+	}
+	buf := make([]any, len(args))
+	return func(vals []record.Value) (record.Value, bool) {
+		for i, a := range args {
+			v, ok := a(vals)
+			if !ok {
+				clear(buf[:i])
+				return record.Null, false
+			}
+			buf[i] = toAny(v)
+		}
+		out, ok := callPure(fn, buf)
+		clear(buf) // keep no values alive
+		if !ok {
+			return record.Null, false
+		}
+		switch x := out.(type) {
+		case nil:
+			return record.Null, true
+		case string:
+			return record.String(x), true
+		case int:
+			return record.Int(int64(x)), true
+		case bool:
+			return record.Bool(x), true
+		case record.Decimal:
+			return record.Dec(x), true
+		case record.Date:
+			return record.DateValue(x), true
+		}
+		return record.Null, false
+	}
+}
+
+// callPure calls fn; ok is false on an error or a panic.
+func callPure(fn func(...any) (any, error), args []any) (out any, ok bool) {
+	defer func() {
+		if recover() != nil {
+			out, ok = nil, false
+		}
+	}()
+	out, err := fn(args...)
+	return out, err == nil
 }
 
 func constFn(c record.Value) fastFn {
