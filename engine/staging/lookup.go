@@ -52,6 +52,7 @@ func lookupComponent() sdk.Component {
 		}, refCSVFields()...)},
 		Examples:     []string{"type: lookup\nconfig:\n  table: ref/orders.csv\n  delimiter: \";\"\n  on: [{field: order_no, ref: order_no}]\n  select: {customer: customer_name}\n"},
 		NewTransform: newLookup,
+		OutputSchema: staticSchema(selectKeys),
 	}
 }
 
@@ -126,13 +127,7 @@ func (l *lookup) outSchema(in *record.Schema) (*record.Schema, error) {
 	if s, ok := l.schemas[in]; ok {
 		return s, nil
 	}
-	fields := in.Fields()
-	for _, t := range l.targets {
-		if in.Index(t) < 0 {
-			fields = append(fields, record.Field{Name: t, Kind: record.KindString})
-		}
-	}
-	s, err := record.NewSchema(fields...)
+	s, err := withStringFields(in, l.targets)
 	if err != nil {
 		return nil, err
 	}

@@ -53,6 +53,9 @@ func reconcileComponent() sdk.Component {
 		Examples: []string{"type: reconcile\nconfig:\n  table: ref/open_orders.csv\n  rules:\n    - name: e2e\n      conditions: [\"s.end_to_end_id = r.e2e\"]\n" +
 			"    - name: amount_reference\n      conditions: [\"s.amount = r.amount::DECIMAL(18,2)\", \"contains(normalize(s.remittance), normalize(r.order_no))\"]\n  select: {order_no: order_no}\n"},
 		NewTransform: newReconcile,
+		OutputSchema: staticSchema(func(cfg sdk.Config) []string {
+			return append([]string{"match_status", "match_rule"}, selectKeys(cfg)...)
+		}),
 	}
 }
 
@@ -224,13 +227,7 @@ func (r *reconcile) outSchema(in *record.Schema) (*record.Schema, error) {
 	if s, ok := r.schemas[in]; ok {
 		return s, nil
 	}
-	fields := in.Fields()
-	for _, t := range append([]string{"match_status", "match_rule"}, r.targets...) {
-		if in.Index(t) < 0 {
-			fields = append(fields, record.Field{Name: t, Kind: record.KindString})
-		}
-	}
-	s, err := record.NewSchema(fields...)
+	s, err := withStringFields(in, append([]string{"match_status", "match_rule"}, r.targets...))
 	if err != nil {
 		return nil, err
 	}
