@@ -143,6 +143,7 @@ type Program struct {
 	vm    vm.VM
 	// noFast disables the direct evaluation (tests compare both paths).
 	noFast bool
+	pure   map[string]func(...any) (any, error) // see pureFunctions
 }
 
 var _ sdk.Evaluator = (*Program)(nil)
@@ -164,8 +165,9 @@ type binding struct {
 	fast fastFn
 }
 
-// bindFast builds b.fast for b.tree and b's field positions.
-func (b *binding) bindFast() {
+// bindFast builds b.fast for b.tree and b's field positions; fns are
+// the functions the fast path may call.
+func (b *binding) bindFast(fns map[string]func(...any) (any, error)) {
 	if b.tree == nil {
 		return
 	}
@@ -176,7 +178,37 @@ func (b *binding) bindFast() {
 			}
 		}
 		return 0, false
-	})
+	}, func(name string) record.Kind {
+		for i, n := range b.names {
+			if n == name {
+				return b.kinds[i]
+			}
+		}
+		return record.KindNull
+	}, fns)
+}
+
+// pureFunctions returns the functions the fast path may call directly:
+// now, today and the domain library, which are free of side effects (so
+// evaluating them again on the VM after the fast path gave up is
+// harmless). Functions from WithFunctions are left to the VM, as are
+// library functions they replace.
+func (p *Program) pureFunctions() map[string]func(...any) (any, error) {
+	if p.pure != nil {
+		return p.pure
+	}
+	fs := coreFunctions(p.opts.now)
+	if p.opts.lib {
+		fs = append(fs, library(p.opts.now)...)
+	}
+	p.pure = make(map[string]func(...any) (any, error), len(fs))
+	for _, f := range fs {
+		p.pure[f.Name] = f.Fn
+	}
+	for _, f := range p.opts.funcs {
+		delete(p.pure, f.Name)
+	}
+	return p.pure
 }
 
 // Compile compiles src against schema (nil: unknown, see the package doc).
@@ -257,7 +289,7 @@ func (p *Program) bind(s *record.Schema) *binding {
 		for i, n := range b.names {
 			b.idx[i] = s.Index(n)
 		}
-		b.bindFast()
+		b.bindFast(p.pureFunctions())
 	} else {
 		var err error
 		b, err = p.compile(s)
@@ -417,7 +449,7 @@ func (p *Program) compile(s *record.Schema) (b *binding, err error) {
 		b.kinds = append(b.kinds, k)
 	}
 	b.tree = tree.Node
-	b.bindFast()
+	b.bindFast(p.pureFunctions())
 	return b, nil
 }
 

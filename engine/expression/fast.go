@@ -1,7 +1,6 @@
 package expression
 
 import (
-	"reflect"
 	"strings"
 
 	"github.com/expr-lang/expr/ast"
@@ -24,14 +23,16 @@ type fastFn func(vals []record.Value) (v record.Value, ok bool)
 //
 // Every operation mirrors the VM's semantics exactly for the kinds it
 // accepts; TestFastPathEquivalence checks this on random records.
-func buildFast(node ast.Node, index func(name string) (int, bool), fns map[string]func(...any) (any, error)) fastFn {
-	return (&fastBuilder{index: index, arena: &strArena{}, fns: fns}).build(node)
+func buildFast(node ast.Node, index func(name string) (int, bool), kind func(name string) record.Kind,
+	fns map[string]func(...any) (any, error)) fastFn {
+	return (&fastBuilder{index: index, kind: kind, arena: &strArena{}, fns: fns}).build(node)
 }
 
 // fastBuilder builds the closures of one binding; they share an arena for
 // the strings they create.
 type fastBuilder struct {
 	index func(name string) (int, bool)
+	kind  func(name string) record.Kind // the field's kind in the bound schema
 	arena *strArena
 	fns   map[string]func(...any) (any, error) // functions that may be called
 }
@@ -44,8 +45,9 @@ func (fb *fastBuilder) build(node ast.Node) fastFn {
 		if !ok || j < 0 {
 			return nil
 		}
-		// A null string field reads as "" (as in Program.run).
-		if t := n.Type(); t != nil && t.Kind() == reflect.String {
+		// A null string field reads as "" (as in Program.run, by the
+		// field's kind in the bound schema).
+		if fb.kind != nil && fb.kind(n.Value) == record.KindString {
 			empty := record.String("")
 			return func(vals []record.Value) (record.Value, bool) {
 				if j < len(vals) && !vals[j].IsNull() {
