@@ -5,11 +5,21 @@
 //
 // # Data path
 //
-// Each stage (the source, every transform, the sink fan-out) runs in its
-// own goroutine, connected by channels of capacity 1: at most a few
-// batches are in flight, so memory stays bounded however large the input
-// is. Rejects travel forward with their batch and are handled by the last
-// stage, so the reject file and the report see them in input order.
+// Stages that only use the CPU — a file source, the core transforms
+// (filter, map, validate) and file sinks — run in one goroutine: a batch
+// passes through all of them before the next one is read, and the core
+// transforms compact it in place. When nothing can hold on to a batch any
+// more (only core transforms, sinks that declare sdk.RecordRetainer false)
+// it goes back to the source (sdk.BatchRecycler) and map reuses its output
+// values, so a long run allocates little and the garbage collector rarely
+// runs. A stage that may wait on a peer (a non-file source or sink, any
+// other transform) gets goroutines before and after it, connected by
+// channels of capacity 1, so waiting overlaps with the other work. Either
+// way at most a few batches are in flight, so memory stays bounded however
+// large the input is. Rejects travel forward with their batch and are
+// handled by the last stage, so the reject file and the report see them in
+// input order; the rejects the run keeps for the report and the state are
+// copies.
 //
 // Sources with IO file: the `path` glob is matched relative to the pipeline
 // directory; matches are read in name order; no match is an error ("no
