@@ -2,6 +2,7 @@ package expression
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr/ast"
 
@@ -127,6 +128,19 @@ func (fb *fastBuilder) build(node ast.Node) fastFn {
 		if len(n.Arguments) != 1 {
 			return nil
 		}
+		if n.Name == "len" { // of a string: characters, not bytes
+			x := fb.build(n.Arguments[0])
+			if x == nil {
+				return nil
+			}
+			return func(vals []record.Value) (record.Value, bool) {
+				v, ok := x(vals)
+				if !ok || v.Kind() != record.KindString {
+					return record.Null, false
+				}
+				return record.Int(int64(utf8.RuneCountInString(v.Str()))), true
+			}
+		}
 		var f func(string) string
 		switch n.Name {
 		case "upper":
@@ -226,11 +240,34 @@ func constFn(c record.Value) fastFn {
 // buildBinary handles the operators the rewriter leaves to expr: logic,
 // and comparisons and arithmetic of ints and strings.
 func (fb *fastBuilder) binary(n *ast.BinaryNode) fastFn {
+	if n.Operator == "in" {
+		return fb.in(n)
+	}
 	l, r := fb.build(n.Left), fb.build(n.Right)
 	if l == nil || r == nil {
 		return nil
 	}
 	switch op := n.Operator; op {
+	case "contains", "startsWith", "endsWith":
+		f := strings.Contains
+		if op == "startsWith" {
+			f = strings.HasPrefix
+		} else if op == "endsWith" {
+			f = strings.HasSuffix
+		}
+		return func(vals []record.Value) (record.Value, bool) {
+			a, ok1 := l(vals)
+			b, ok2 := r(vals)
+			switch {
+			case !ok1 || !ok2:
+				return record.Null, false
+			case a.IsNull() || b.IsNull(): // the VM: false for nil
+				return record.Bool(false), true
+			case a.Kind() != record.KindString || b.Kind() != record.KindString:
+				return record.Null, false
+			}
+			return record.Bool(f(a.Str(), b.Str())), true
+		}
 	case "&&", "and", "||", "or":
 		and := op == "&&" || op == "and"
 		return func(vals []record.Value) (record.Value, bool) {
@@ -309,6 +346,41 @@ func (fb *fastBuilder) binary(n *ast.BinaryNode) fastFn {
 				}
 			}
 			return record.Null, false
+		}
+	}
+	return nil
+}
+
+// in handles `x in [...]` with a list of string or int literals, which
+// expr's optimiser turns into a set (a map constant); other lists are left
+// to the VM. As on the VM, null looks up the zero key ("" or 0).
+func (fb *fastBuilder) in(n *ast.BinaryNode) fastFn {
+	c, ok := n.Right.(*ast.ConstantNode)
+	if !ok {
+		return nil
+	}
+	l := fb.build(n.Left)
+	if l == nil {
+		return nil
+	}
+	switch set := c.Value.(type) {
+	case map[string]struct{}:
+		return func(vals []record.Value) (record.Value, bool) {
+			v, ok := l(vals)
+			if !ok || v.Kind() != record.KindString && !v.IsNull() {
+				return record.Null, false
+			}
+			_, in := set[v.Str()]
+			return record.Bool(in), true
+		}
+	case map[int]struct{}:
+		return func(vals []record.Value) (record.Value, bool) {
+			v, ok := l(vals)
+			if !ok || v.Kind() != record.KindInt && !v.IsNull() {
+				return record.Null, false
+			}
+			_, in := set[int(v.Int())]
+			return record.Bool(in), true
 		}
 	}
 	return nil

@@ -42,12 +42,16 @@ var fastExprs = []string{
 	`days_between(due, today())`, `due < today()`, `today() - due`, `pad_left(string(qty), 5, "0")`,
 	`substr(name, 1, 2)`, `decimal(tag)`, `int(tag) + 1`, `string(amount)`, `cents(amount)`,
 	`end_of_month(due)`, `weekday(due)`, `is_business_day(due)`, `add_business_days(due, 3)`,
+	// Sets and string operators.
+	`len(name)`, `len(tag) <= 8 && digits(tag) == tag`, `name contains "n"`, `name startsWith "A"`, `tag endsWith "0"`,
+	`tag in ["x", "12", "M", ""]`, `name not in ["Anna", "Zoë"]`, `qty in [1, 2, 3]`,
+	`x in ["Anna", "M"]`,
 }
 
 // slowExprs contain nodes the fast path does not handle; they must still
 // give the same results (through the VM).
 var slowExprs = []string{
-	`len(name)`, `name contains "a"`, `qty % 2 == 0`, `let z = qty; z + 1`, `[qty, 2][0]`,
+	`qty % 2 == 0`, `let z = qty; z + 1`, `[qty, 2][0]`, `amount in [1.5, 2]`, `name matches "^A"`, `y in [0, 5]`,
 }
 
 // bailExprs have a fast path that always hands over to the VM (datetime
