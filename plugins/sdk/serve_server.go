@@ -308,12 +308,20 @@ func (s *server) Process(ctx context.Context, req *pb.ProcessRequest) (*pb.Proce
 // transform itself still sees one chunk at a time, in order.
 func (s *server) ProcessStream(stream pb.Plugin_ProcessStreamServer) error {
 	ctx := stream.Context()
+	// chunk is one decoded request; its records and values are reused for
+	// a later request once its result is sent, when the transform keeps no
+	// reference to its input (InPlace, like the runner's core transforms).
+	type chunk struct {
+		b     *record.Batch
+		block []record.Value
+	}
 	type item struct {
 		in  *instance
-		b   *record.Batch
+		c   *chunk
 		err error
 	}
 	decoded := make(chan item, 1)
+	recycle := make(chan *chunk, 3)
 	go func() { // stage 1
 		defer close(decoded)
 		var dec pb.Decoder
@@ -330,8 +338,14 @@ func (s *server) ProcessStream(stream pb.Plugin_ProcessStreamServer) error {
 				err = status.Errorf(codes.FailedPrecondition, "handle %d is not a transform", req.Handle)
 			}
 			if err == nil {
-				it.b = &record.Batch{}
-				if derr := dec.DecodeOwned(req.Batch, it.b); derr != nil {
+				select {
+				case it.c = <-recycle:
+					it.c.b.Reset()
+				default:
+					it.c = &chunk{b: &record.Batch{}}
+				}
+				var derr error
+				if it.c.block, derr = dec.DecodeReuse(req.Batch, it.c.b, it.c.block); derr != nil {
 					err = status.Errorf(codes.InvalidArgument, "host sent a bad batch: %v", derr)
 				}
 			}
@@ -347,7 +361,11 @@ func (s *server) ProcessStream(stream pb.Plugin_ProcessStreamServer) error {
 		}
 	}()
 
-	type result struct{ req, out *record.Batch }
+	type result struct {
+		req   *chunk
+		out   *record.Batch
+		reuse bool
+	}
 	results := make(chan result, 1)
 	free := make(chan *record.Batch, 2)
 	stop := make(chan struct{}) // closed when sending failed
@@ -360,7 +378,7 @@ func (s *server) ProcessStream(stream pb.Plugin_ProcessStreamServer) error {
 			if sendErr != nil {
 				continue
 			}
-			data, err := enc.EncodeResult(res.out, res.req)
+			data, err := enc.EncodeResult(res.out, res.req.b)
 			if err != nil {
 				sendErr = status.Errorf(codes.Internal, "encoding batch: %v", err)
 			} else if err := stream.Send(&pb.ProcessResponse{Batch: data}); err != nil {
@@ -374,6 +392,12 @@ func (s *server) ProcessStream(stream pb.Plugin_ProcessStreamServer) error {
 			select {
 			case free <- res.out:
 			default:
+			}
+			if res.reuse {
+				select {
+				case recycle <- res.req:
+				default:
+				}
 			}
 		}
 	}()
@@ -389,17 +413,17 @@ loop:
 		select {
 		case out = <-free:
 		default:
-			out = &record.Batch{Records: make([]record.Record, 0, len(it.b.Records))}
+			out = &record.Batch{Records: make([]record.Record, 0, len(it.c.b.Records))}
 		}
 		it.in.mu.Lock()
-		perr := it.in.transform.Process(ctx, it.b, out)
+		perr := it.in.transform.Process(ctx, it.c.b, out)
 		it.in.mu.Unlock()
 		if perr != nil {
 			err = compErr(perr)
 			break
 		}
 		select {
-		case results <- result{req: it.b, out: out}:
+		case results <- result{req: it.c, out: out, reuse: inPlace(it.in.transform)}:
 		case <-stop:
 			break loop
 		}
@@ -410,6 +434,15 @@ loop:
 		err = sendErr
 	}
 	return err
+}
+
+// inPlace reports whether t declares (InPlace() true, the convention of
+// the runner's core transforms) that it keeps no reference to its input
+// batch after Process returns: the plugin then reuses the memory of
+// decoded input batches.
+func inPlace(t Transform) bool {
+	p, ok := t.(interface{ InPlace() bool })
+	return ok && p.InPlace()
 }
 
 func (s *server) Flush(req *pb.FlushRequest, stream pb.Plugin_FlushServer) error {

@@ -207,6 +207,11 @@ func (s *split) Process(_ context.Context, in *record.Batch, out *record.Batch) 
 // Close implements sdk.Transform.
 func (s *split) Close() error { return nil }
 
+// InPlace reports that Process appends at most one record per input record
+// after reading it and keeps no reference to the input batch (its output
+// records have values of their own), so hosts may reuse the input's memory.
+func (s *split) InPlace() bool { return true }
+
 // Split returns net and VAT of gross at rate percent: net is rounded half
 // away from zero to scale places, VAT is gross minus net, so net + VAT ==
 // gross exactly.

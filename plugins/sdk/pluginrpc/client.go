@@ -506,13 +506,16 @@ func (d *decoder) Open(ctx context.Context, in sdk.Input) (sdk.Source, error) {
 	return &source{inst: c, r: in.R}, nil
 }
 
-// Pipelining of transforms: a batch is split into up to maxChunks chunks
-// of at least minChunk records, sent on one long-lived ProcessStream; the
-// host encodes chunk k+1 and decodes the result of chunk k-1 while the
-// plugin processes chunk k (which decodes, processes and encodes in
-// overlapping stages itself), so the host's and the plugin's work overlap.
+// Transforms use one long-lived ProcessStream. A large batch is split into
+// up to maxChunks chunks of at least minChunk records: the host encodes
+// chunk k+1 and decodes the result of chunk k-1 while the plugin processes
+// chunk k. Smaller chunks would overlap more on idle cores but cost more
+// than they gain on a busy machine (every message wakes goroutines on
+// both sides: measured ~250 ns of host CPU per record with 4 chunks of
+// 250 against 1 of 1000), so a batch of the default size (1000) travels
+// whole.
 const (
-	minChunk  = 128
+	minChunk  = 1000
 	maxChunks = 4
 )
 
@@ -596,7 +599,7 @@ func (t *transform) processStream(ctx context.Context, in *record.Batch, out *re
 	k := min(maxChunks, max(1, n/minChunk))
 	var encErr error
 	sent := make(chan error, 1)
-	go func() {
+	send := func() {
 		var err error
 		for c := 0; c < k; c++ {
 			chunk := record.Batch{Records: in.Records[c*n/k : (c+1)*n/k]}
@@ -614,7 +617,12 @@ func (t *transform) processStream(ctx context.Context, in *record.Batch, out *re
 			}
 		}
 		sent <- err
-	}()
+	}
+	if k == 1 {
+		send() // nothing to overlap with: no goroutine to wake
+	} else {
+		go send()
+	}
 	var err error
 	for c := 0; c < k && err == nil; c++ {
 		var resp *pb.ProcessResponse

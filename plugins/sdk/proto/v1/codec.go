@@ -349,6 +349,9 @@ type Decoder struct {
 	// batch-local tables
 	sl    []*record.Schema
 	files []string
+	// DecodeReuse: the offered values block, then the block used
+	reuse bool
+	block []record.Value
 }
 
 type zoneKey struct {
@@ -464,6 +467,18 @@ func (d *Decoder) DecodeOwned(data []byte, into *record.Batch) error {
 	return d.decode(unsafe.String(unsafe.SliceData(data), len(data)), nil, into)
 }
 
+// DecodeReuse is DecodeOwned that takes the values of the records from
+// block when it is large enough (else from a new block) and returns the
+// block it used, for a later DecodeReuse once nothing refers to the
+// records of this batch any more.
+func (d *Decoder) DecodeReuse(data []byte, into *record.Batch, block []record.Value) ([]record.Value, error) {
+	d.reuse, d.block = true, block
+	err := d.DecodeOwned(data, into)
+	used := d.block
+	d.reuse, d.block = false, nil
+	return used, err
+}
+
 // DecodeResult decodes a result batch (EncodeResult) of a transform on req
 // into into, owning data like DecodeOwned. Records that refer to a record
 // of req get its origin, and its values where the result says "same".
@@ -560,7 +575,15 @@ func (d *Decoder) decode(data string, req *record.Batch, into *record.Batch) err
 	}
 	// Every value takes at least one byte: never preallocate more values
 	// than bytes remain (a hostile count must not allocate gigabytes).
-	vals := make([]record.Value, 0, min(nrec*width, len(r.s)-r.pos))
+	var vals []record.Value
+	if need := min(nrec*width, len(r.s)-r.pos); d.reuse && cap(d.block) >= need {
+		vals = d.block[:0]
+	} else {
+		vals = make([]record.Value, 0, need)
+	}
+	if d.reuse {
+		defer func() { d.block = vals }()
+	}
 	if cap(into.Records)-len(into.Records) < nrec {
 		into.Records = append(make([]record.Record, 0, len(into.Records)+nrec), into.Records...)
 	}
@@ -676,6 +699,39 @@ func (d *Decoder) record(r *reader, src []record.Record, rec *record.Record, val
 					vals = append(vals, record.Int(int64(c>>1)^-int64(c&1)))
 					r.pos += 2
 					continue
+				}
+				r.pos++
+				x, err := r.varint()
+				if err != nil {
+					return vals, err
+				}
+				vals = append(vals, record.Int(x))
+				continue
+			case tagDecimal:
+				// sign, scale, coefficient: the common case (no more than
+				// 63 bits) without the general path
+				if r.pos+3 < len(r.s) {
+					neg, scale := r.s[r.pos+1], r.s[r.pos+2]
+					if neg <= 1 && scale <= 19 {
+						start := r.pos
+						r.pos += 3
+						coef, err := r.uvarint()
+						if err != nil {
+							return vals, err
+						}
+						if coef <= math.MaxInt64 {
+							dec, err := record.NewDecimal(int64(coef), int(scale))
+							if err != nil {
+								return vals, r.fail("%v", err)
+							}
+							if neg == 1 {
+								dec = dec.Neg()
+							}
+							vals = append(vals, record.Dec(dec))
+							continue
+						}
+						r.pos = start // the general path
+					}
 				}
 			}
 		}
