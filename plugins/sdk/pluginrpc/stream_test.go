@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/go-plugin"
@@ -45,7 +46,7 @@ func runVAT(t *testing.T, p sdk.Plugin, in *record.Batch, batch int) string {
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	var out string
+	var out strings.Builder
 	for lo := 0; lo < len(in.Records); lo += batch {
 		b := &record.Batch{Records: append([]record.Record(nil), in.Records[lo:min(lo+batch, len(in.Records))]...)}
 		res := &record.Batch{}
@@ -53,13 +54,13 @@ func runVAT(t *testing.T, p sdk.Plugin, in *record.Batch, batch int) string {
 			t.Fatal(err)
 		}
 		for _, r := range res.Records {
-			out += r.Origin.String() + " " + r.String() + "\n"
+			out.WriteString(r.Origin.String() + " " + r.String() + "\n")
 		}
 		for _, rj := range res.Rejects {
-			out += "reject " + rj.Record.Origin.String() + " " + rj.Field + ": " + rj.Reason + "\n"
+			out.WriteString("reject " + rj.Record.Origin.String() + " " + rj.Field + ": " + rj.Reason + "\n")
 		}
 	}
-	return out
+	return out.String()
 }
 
 // TestProcessStreamChunks: large batches split into chunks, the result
@@ -69,7 +70,8 @@ func TestProcessStreamChunks(t *testing.T) {
 	in := vatInput(9000)
 	remote, _ := Loopback(t, vat.Plugin())
 	for _, batch := range []int{4500, 1000, 97} {
-		if got, want := runVAT(t, remote, in, batch), runVAT(t, vat.Plugin(), in, batch); got != want || len(want) < 9000*20 {
+		got := runVAT(t, remote, in, batch)
+		if want := runVAT(t, vat.Plugin(), in, batch); got != want || len(want) < 9000*20 {
 			t.Errorf("batch size %d: out of process differs from in process", batch)
 		}
 	}
