@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hashicorp/go-plugin"
@@ -63,32 +64,41 @@ func runVAT(t *testing.T, p sdk.Plugin, in *record.Batch, batch int) string {
 	return out.String()
 }
 
-// TestProcessStreamChunks: large batches split into chunks, the result
-// encoding that refers to the request, and small batches give exactly the
-// in-process results.
-func TestProcessStreamChunks(t *testing.T) {
-	in := vatInput(9000)
-	remote, _ := Loopback(t, vat.Plugin())
-	for _, batch := range []int{4500, 1000, 97} {
-		got := runVAT(t, remote, in, batch)
-		if want := runVAT(t, vat.Plugin(), in, batch); got != want || len(want) < 9000*20 {
-			t.Errorf("batch size %d: out of process differs from in process", batch)
+// served serves p over TCP with the given methods answering UNIMPLEMENTED
+// (as a plugin built with an older SDK would) and counts the calls per
+// method.
+func served(t *testing.T, p sdk.Plugin, refuse ...string) (sdk.Plugin, *Remote, map[string]int) {
+	t.Helper()
+	gp := sdk.PluginSet(p, nil)[pb.PluginName].(plugin.GRPCPlugin)
+	attempts := map[string]int{}
+	var mu sync.Mutex
+	refused := func(m string) bool {
+		mu.Lock()
+		attempts[m]++
+		mu.Unlock()
+		for _, r := range refuse {
+			if m == r {
+				return true
+			}
 		}
+		return false
 	}
-}
-
-// TestProcessFallbackUnary: a plugin built before ProcessStream existed
-// (UNIMPLEMENTED) is driven with unary Process calls.
-func TestProcessFallbackUnary(t *testing.T) {
-	gp := sdk.PluginSet(vat.Plugin(), nil)[pb.PluginName].(plugin.GRPCPlugin)
-	var streams int
-	s := grpc.NewServer(grpc.StreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-		if info.FullMethod == pb.Plugin_ProcessStream_FullMethodName {
-			streams++
-			return status.Error(codes.Unimplemented, "unknown method ProcessStream for service kontor.plugin.v1.Plugin")
-		}
-		return h(srv, ss)
-	}))
+	unimpl := func(m string) error {
+		return status.Errorf(codes.Unimplemented, "unknown method %s for service kontor.plugin.v1.Plugin", m[strings.LastIndex(m, "/")+1:])
+	}
+	s := grpc.NewServer(
+		grpc.StreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+			if refused(info.FullMethod) {
+				return unimpl(info.FullMethod)
+			}
+			return h(srv, ss)
+		}),
+		grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			if refused(info.FullMethod) {
+				return nil, unimpl(info.FullMethod)
+			}
+			return h(ctx, req)
+		}))
 	if err := gp.GRPCServer(nil, s); err != nil {
 		t.Fatal(err)
 	}
@@ -97,26 +107,60 @@ func TestProcessFallbackUnary(t *testing.T) {
 		t.Fatal(err)
 	}
 	go s.Serve(l)
-	defer s.Stop()
+	t.Cleanup(s.Stop)
 	conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	r := NewRemote(conn, nil)
 	d, err := r.Describe(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := PluginFromDescribe(d, func(context.Context) (*Remote, error) { return r, nil })
+	rp, err := PluginFromDescribe(d, func(context.Context) (*Remote, error) { return r, nil })
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := vatInput(3000)
-	if got, want := runVAT(t, p, in, 1000), runVAT(t, vat.Plugin(), in, 1000); got != want {
-		t.Error("unary fallback differs from in process")
+	return rp, r, attempts
+}
+
+// TestProcessPaths: ProcessStream (batches of more than 2000 records in
+// chunks) and unary Process (plugins without ProcessStream) give exactly
+// the in-process results.
+func TestProcessPaths(t *testing.T) {
+	in := vatInput(9000)
+	for _, tc := range []struct {
+		name   string
+		refuse []string
+	}{
+		{"stream", nil},
+		{"unary", []string{pb.Plugin_ProcessStream_FullMethodName}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			remote, r, attempts := served(t, vat.Plugin(), tc.refuse...)
+			for _, batch := range []int{4500, 1000, 97} {
+				got := runVAT(t, remote, in, batch)
+				if want := runVAT(t, vat.Plugin(), in, batch); got != want || len(want) < 9000*20 {
+					t.Errorf("batch size %d: out of process differs from in process", batch)
+				}
+			}
+			for _, m := range tc.refuse {
+				if attempts[m] != 3 { // once per transform, then never again
+					t.Errorf("%s tried %d times, want 3", m, attempts[m])
+				}
+			}
+			if r.Broken() != nil {
+				t.Errorf("broken: %v", r.Broken())
+			}
+			if tc.name == "stream" && (attempts[pb.Plugin_ProcessStream_FullMethodName] != 3 || attempts[pb.Plugin_Process_FullMethodName] != 0) {
+				t.Errorf("calls %v: want one stream per transform and no unary Process", attempts)
+			}
+		})
 	}
-	if streams != 1 || r.Broken() != nil {
-		t.Errorf("%d stream attempts (want 1, then unary), broken: %v", streams, r.Broken())
+	// through go-plugin's own connection
+	remote, _ := Loopback(t, vat.Plugin())
+	if got, want := runVAT(t, remote, in, 1000), runVAT(t, vat.Plugin(), in, 1000); got != want {
+		t.Error("loopback differs from in process")
 	}
 }
