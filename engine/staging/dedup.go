@@ -56,7 +56,7 @@ func dedupComponent() sdk.Component {
 			{Name: "hash_fields", Type: sdk.TypeList, Elem: sdk.TypeString, Example: []any{"amount", "iban"},
 				Description: "Fields that make up the content hash (default: all fields)."},
 		}},
-		Examples:     []string{"type: dedup\nconfig:\n  key: [abo_nr, period]\n  scope: ledger\n  on_change: reject\n"},
+		Examples:     []string{"type: dedup\nkey: [abo_nr, period]\nscope: ledger\non_change: reject\n"},
 		NewTransform: newDedup,
 	}
 }

@@ -50,7 +50,7 @@ func lookupComponent() sdk.Component {
 			{Name: "missing", Type: sdk.TypeEnum, Enum: []string{"reject", "set_null", "keep"}, Default: "reject",
 				Description: "What happens to a record without a matching reference row: reject it, set the selected fields to null (set_null; a bare YAML null would mean the default), or keep the record unchanged."},
 		}, refCSVFields()...)},
-		Examples:     []string{"type: lookup\nconfig:\n  table: ref/orders.csv\n  delimiter: \";\"\n  on: [{field: order_no, ref: order_no}]\n  select: {customer: customer_name}\n"},
+		Examples:     []string{"type: lookup\ntable: ref/orders.csv\ndelimiter: \";\"\non: [{field: order_no, ref: order_no}]\nselect: {customer: customer_name}\n"},
 		NewTransform: newLookup,
 		OutputSchema: staticSchema(selectKeys),
 	}

@@ -50,8 +50,8 @@ func reconcileComponent() sdk.Component {
 			{Name: "select", Type: sdk.TypeMap, Elem: sdk.TypeString, Example: map[string]any{"order_no": "order_no"},
 				Description: "Fields added from the matched reference row, each taken from a reference column."},
 		}, refCSVFields()...)},
-		Examples: []string{"type: reconcile\nconfig:\n  table: ref/open_orders.csv\n  rules:\n    - name: e2e\n      conditions: [\"s.end_to_end_id = r.e2e\"]\n" +
-			"    - name: amount_reference\n      conditions: [\"s.amount = r.amount::DECIMAL(18,2)\", \"contains(normalize(s.remittance), normalize(r.order_no))\"]\n  select: {order_no: order_no}\n"},
+		Examples: []string{"type: reconcile\ntable: ref/open_orders.csv\nrules:\n  - name: e2e\n    conditions: [\"s.end_to_end_id = r.e2e\"]\n" +
+			"  - name: amount_reference\n    conditions: [\"s.amount = r.amount::DECIMAL(18,2)\", \"contains(normalize(s.remittance), normalize(r.order_no))\"]\nselect: {order_no: order_no}\n"},
 		NewTransform: newReconcile,
 		OutputSchema: staticSchema(func(cfg sdk.Config) []string {
 			return append([]string{"match_status", "match_rule"}, selectKeys(cfg)...)

@@ -53,7 +53,7 @@ func sqlComponent() sdk.Component {
 			{Name: "tables", Type: sdk.TypeMap, Elem: sdk.TypeString, Example: map[string]any{"prices": "ref/prices.csv"},
 				Description: "Extra tables for the query, by name, loaded from CSV files relative to the pipeline file (all columns text)."},
 		}, refCSVFields()...)},
-		Examples:     []string{"type: sql\nconfig:\n  query: SELECT abo_nr, sum(amount) AS total FROM input GROUP BY abo_nr ORDER BY abo_nr\n"},
+		Examples:     []string{"type: sql\nquery: SELECT abo_nr, sum(amount) AS total FROM input GROUP BY abo_nr ORDER BY abo_nr\n"},
 		NewTransform: newSQL,
 		// The result's columns are known only when the query runs.
 		OutputSchema: func(sdk.Config, *record.Schema, func(string) record.Kind) (*record.Schema, error) { return nil, nil },

@@ -112,8 +112,9 @@ func ExtfWriter() sdk.Component {
 			"Every value is checked against DATEV's field rules (lengths, characters, Umsatz > 0 with at most 10+2 digits, S/H, " +
 			"WKZ, Belegdatum TTMM inside the header period, account lengths against the Sachkontenlänge); a violation rejects " +
 			"the record naming the DATEV field. DATEV wants one file per booking period and the name to start with EXTF_, " +
-			"so a good `path` is `out/EXTF_Buchungsstapel_{{berater}}_{{mandant}}_{{datum_vom}}_{{datum_bis}}.csv` (or a fixed " +
-			"name per period such as `out/EXTF_Buchungsstapel_2024-11.csv`).",
+			"so a good `path` is `out/EXTF_Buchungsstapel_29098_55003_{date}.csv` (Berater and Mandant written into the name, " +
+			"`{date}` is the run date; the path placeholders are {date}, {time}, {run} and {name}) or a fixed " +
+			"name per period such as `out/EXTF_Buchungsstapel_2024-11.csv`.",
 		Spec: extfWriterSpec,
 		Examples: []string{`type: fibu.datev_extf
 path: out/EXTF_Buchungsstapel_{date}.csv

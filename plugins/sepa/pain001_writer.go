@@ -74,15 +74,14 @@ func Pain001Component() sdk.Component {
 		Spec: Pain001Spec(),
 		Examples: []string{`sinks:
   - type: sepa.pain001
-    path: out/erstattungen-{{date}}.xml
-    config:
-      debtor:
-        name: Stadttheater Musterstadt
-        iban: DE89370400440532013000
-      fields:
-        creditor_name: kunde
-        creditor_iban: iban
-        remittance: grund
+    path: out/erstattungen-{date}.xml
+    debtor:
+      name: Stadttheater Musterstadt
+      iban: DE89370400440532013000
+    fields:
+      creditor_name: kunde
+      creditor_iban: iban
+      remittance: grund
 `},
 		NewEncoder: newPain001Encoder,
 	}

@@ -124,16 +124,15 @@ func Pain008Component() sdk.Component {
 		Spec: Pain008Spec(),
 		Examples: []string{`sinks:
   - type: sepa.pain008
-    path: out/lastschrift-{{date}}.xml
-    config:
-      creditor:
-        name: Stadttheater Musterstadt
-        iban: DE89370400440532013000
-        creditor_id: DE98ZZZ09999999999
-      msg_id_prefix: ABO-
-      fields:
-        debtor_iban: iban
-        mandate_id: mandatsreferenz
+    path: out/lastschrift-{date}.xml
+    creditor:
+      name: Stadttheater Musterstadt
+      iban: DE89370400440532013000
+      creditor_id: DE98ZZZ09999999999
+    msg_id_prefix: ABO-
+    fields:
+      debtor_iban: iban
+      mandate_id: mandatsreferenz
 `},
 		NewEncoder: newPain008Encoder,
 	}
