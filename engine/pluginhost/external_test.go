@@ -2,6 +2,8 @@ package pluginhost
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -79,8 +81,43 @@ func TestExternalExamplePlugin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Name != "example" || len(p.Components) != 1 || p.Components[0].Name != "vat_split" {
+	if p.Name != "example" || len(p.Components) != 2 || p.Components[0].Name != "vat_split" || p.Components[1].Name != "ticket_fixed" {
 		t.Fatalf("described %+v", p)
+	}
+	// the fixed-width reader: input streamed to the process in chunks
+	rc := p.Components[1]
+	dec, err := rc.NewDecoder(context.Background(), sdk.ApplyDefaults(rc.Spec, sdk.Config{"encoding": "utf-8",
+		"columns": []any{map[string]any{"name": "id", "start": 2, "length": 4, "type": "int"}, map[string]any{"name": "amount", "start": 6, "length": 6, "type": "decimal", "scale": 2}},
+		"trailer_count": map[string]any{"start": 2, "length": 4}}), sdk.Env{Step: "source", Logger: slogDiscard(), State: &sdk.MemState{}, BatchSize: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file strings.Builder
+	file.WriteString("H\n")
+	for i := 1; i <= 2500; i++ {
+		fmt.Fprintf(&file, "D%04d%06d\n", i, i*100)
+	}
+	file.WriteString("T2500\n")
+	src, err := dec.Open(context.Background(), sdk.Input{Name: "in/tix.txt", R: strings.NewReader(file.String())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	var last record.Record
+	for {
+		b, err := src.Next(context.Background())
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(b.Records)
+		last = b.Records[len(b.Records)-1]
+	}
+	src.Close()
+	if n != 2500 || last.String() != "{id: 2500, amount: 2500.00}" || last.Origin.Line != 2501 {
+		t.Errorf("read %d records, last %s at %v", n, last, last.Origin)
 	}
 	c := p.Components[0]
 	if f, ok := c.Spec.Lookup("scale"); !ok || f.Default != 2 {

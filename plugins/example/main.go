@@ -1,6 +1,7 @@
 // Command kontor-plugin-example is Kontor's example external plugin. It
-// serves the components of package vat (example.vat_split) over the plugin
-// protocol; kontor starts it, it is not run by hand.
+// serves example.vat_split (package vat) and example.ticket_fixed (package
+// tickets) over the plugin protocol; kontor starts it, it is not run by
+// hand.
 //
 // Build it with `make plugins` (into bin/plugins/) or
 //
@@ -10,8 +11,17 @@
 package main
 
 import (
+	"github.com/kontor-etl/kontor/plugins/example/tickets"
 	"github.com/kontor-etl/kontor/plugins/example/vat"
 	"github.com/kontor-etl/kontor/plugins/sdk"
 )
 
-func main() { sdk.Serve(vat.Plugin()) }
+func main() { sdk.Serve(plugin()) }
+
+// plugin is the example plugin: vat.Plugin() plus the ticket reader.
+func plugin() sdk.Plugin {
+	p := vat.Plugin()
+	p.Description = "Example external plugin: VAT split of gross amounts; a ticket vendor's fixed-width settlement files."
+	p.Components = append(p.Components, tickets.FixedComponent())
+	return p
+}
