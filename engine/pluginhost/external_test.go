@@ -87,7 +87,7 @@ func TestExternalExamplePlugin(t *testing.T) {
 	// the fixed-width reader: input streamed to the process in chunks
 	rc := p.Components[1]
 	dec, err := rc.NewDecoder(context.Background(), sdk.ApplyDefaults(rc.Spec, sdk.Config{"encoding": "utf-8",
-		"columns": []any{map[string]any{"name": "id", "start": 2, "length": 4, "type": "int"}, map[string]any{"name": "amount", "start": 6, "length": 6, "type": "decimal", "scale": 2}},
+		"columns":       []any{map[string]any{"name": "id", "start": 2, "length": 4, "type": "int"}, map[string]any{"name": "amount", "start": 6, "length": 6, "type": "decimal", "scale": 2}},
 		"trailer_count": map[string]any{"start": 2, "length": 4}}), sdk.Env{Step: "source", Logger: slogDiscard(), State: &sdk.MemState{}, BatchSize: 1000})
 	if err != nil {
 		t.Fatal(err)
