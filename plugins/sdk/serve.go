@@ -37,8 +37,11 @@ var Handshake = plugin.HandshakeConfig{
 // three differences: they never touch the filesystem (file sources get the
 // input bytes streamed by the host, file sinks' output is streamed back and
 // committed by the host, Output.Temp is in memory); Env.State and
-// Env.Expressions call back to the host; Env.Logger writes to stderr, which
-// the host forwards to its own log with the plugin's name.
+// Env.Expressions call back to the host (use EvalBatch to evaluate over a
+// batch in one round trip); Env.Logger writes to the step's logger on the
+// host, which redacts secrets (so does what the process prints to stdout
+// or stderr while a component is open). The process runs with GOGC=400 and
+// GOMAXPROCS=1 unless its environment sets them (see GCPercent, MaxProcs).
 //
 // Started by hand (without the host's handshake), Serve prints a short
 // explanation and exits with status 1. Serve returns only then.
@@ -77,7 +80,8 @@ const MaxProcs = 1
 
 // ServeConfig returns the go-plugin server configuration Serve uses; tests
 // that run a plugin in process use it with plugin.TestPluginGRPCConn (see
-// sdktest). logger receives the components' logs (nil: discarded).
+// sdktest). logger receives the components' logs when there is no host to
+// send them to (Host.Log) or it cannot be reached (nil: discarded).
 func ServeConfig(p Plugin, logger *slog.Logger) *plugin.ServeConfig {
 	return &plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
