@@ -602,9 +602,9 @@ func (h *hostState) expression(path string) Evaluator {
 	return &remoteEval{c: c, envID: h.envID, path: path, src: r.Source}
 }
 
-// remoteEval evaluates a host-side compiled expression: one round trip per
-// record (see docs/plugin-authors.md: fine for a few records, slow for
-// millions; prefer transforms before the plugin step).
+// remoteEval evaluates a host-side compiled expression: Eval is one round
+// trip per record, EvalBatch (BatchEvaluator, used by sdk.EvalBatch) one
+// per batch.
 type remoteEval struct {
 	c     pb.HostClient
 	envID uint64
