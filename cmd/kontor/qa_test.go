@@ -13,3 +13,31 @@ func TestTestCommandTakesTestFile(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
 }
+
+// TestLintFourErrors is issue 2's acceptance case with the real built-ins:
+// an unknown key, a wrong type, a typo in an expression field and a
+// misspelled plugin give exactly four errors at exact positions, exit 2.
+func TestLintFourErrors(t *testing.T) {
+	code, out, errs := runCLI(t, "lint", "testdata/qa/four_errors.yaml")
+	if code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	want := []string{
+		`testdata/qa/four_errors.yaml:9:3: error: unknown key "delimter" for csv.read (did you mean "delimiter"?) [unknown-key]`,
+		`testdata/qa/four_errors.yaml:10:14: error: skip_rows: expected int, got string [type]`,
+		`testdata/qa/four_errors.yaml:17:37: error: undefined field "amuont" (did you mean "amount"?) [expr]`,
+		`testdata/qa/four_errors.yaml:19:11: error: unknown component type "csv.wirte" (did you mean "csv.write"?) [unknown-type]`,
+	}
+	var got []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "testdata/") {
+			got = append(got, l)
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if !strings.Contains(errs, "4 errors") {
+		t.Errorf("summary: %s", errs)
+	}
+}
