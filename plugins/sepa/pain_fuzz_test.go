@@ -109,8 +109,17 @@ func checkPainDoc(t testing.TB, doc []byte) {
 				ntx++
 			case "CtrlSum":
 				if len(stack) >= 2 && stack[len(stack)-2] == "GrpHdr" {
-					c, _ := cents(record.String(s))
-					sum = c
+					// Not cents(): a control sum may exceed the maximum
+					// of one transaction (999999999.99).
+					d, err := record.ParseDecimal(s, '.')
+					if err != nil || d.Round(2).Cmp(d) != 0 {
+						t.Fatalf("CtrlSum %q: not an amount with 2 decimals (%v)", s, err)
+					}
+					coef, scale := d.Round(2).Coef()
+					for ; scale < 2; scale++ {
+						coef *= 10
+					}
+					sum = int64(coef)
 				}
 			case "NbOfTxs":
 				if len(stack) >= 2 && stack[len(stack)-2] == "GrpHdr" {
