@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -39,5 +41,30 @@ func TestLintFourErrors(t *testing.T) {
 	}
 	if !strings.Contains(errs, "4 errors") {
 		t.Errorf("summary: %s", errs)
+	}
+}
+
+// TestEveryPipelineHasTestAndIndexEntry: every example pipeline has a
+// pipeline test next to it and a row in pipelines/README.md.
+func TestEveryPipelineHasTestAndIndexEntry(t *testing.T) {
+	files, err := filepath.Glob("../../pipelines/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no pipelines: %v", err)
+	}
+	index, err := os.ReadFile("../../pipelines/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.yaml") {
+			continue
+		}
+		base := filepath.Base(f)
+		if _, err := os.Stat(strings.TrimSuffix(f, ".yaml") + "_test.yaml"); err != nil {
+			t.Errorf("%s has no _test.yaml", base)
+		}
+		if !strings.Contains(string(index), "]("+base+")") {
+			t.Errorf("%s is not listed in pipelines/README.md", base)
+		}
 	}
 }
