@@ -327,10 +327,15 @@ func (s *Server) pageRejects(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// recordText renders a reject's record as JSON with keys in order.
+// recordText renders a reject's record as JSON with keys in order. The
+// page template escapes it, so '<', '>' and '&' stay as they are (not
+// \u003c) and the user reads the record's real text.
 func recordText(m map[string]string) string {
-	b, _ := json.Marshal(m) // encoding/json sorts map keys
-	return string(b)
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(m) // encoding/json sorts map keys
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 func sortedKeys(m map[string]bool) []string {
