@@ -42,17 +42,40 @@ func cmdLint(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kontor lint: %v\n", err)
 		return exitUsage
 	}
-	reg, closePlugins, code := plugins.registryFor(ctx, files, nil, stderr)
-	if reg == nil {
-		return code
-	}
-	defer closePlugins()
 	var all diag.List
-	for _, f := range files {
-		all = append(all, lintFile(f, reg, *strict)...)
+	failed := exitOK // worst exit code of a file whose plugins could not be loaded
+	var failedFiles int
+	var regErr strings.Builder
+	reg, closePlugins, code := plugins.registryFor(ctx, files, nil, &regErr)
+	if reg != nil {
+		stderr.Write([]byte(regErr.String()))
+		defer closePlugins()
+		for _, f := range files {
+			all = append(all, lintFile(f, reg, *strict)...)
+		}
+	} else if len(files) == 1 {
+		stderr.Write([]byte(regErr.String()))
+		return code
+	} else {
+		// One file's plugins (not found, pin mismatch, broken binary) must
+		// not hide the problems of the others: lint file by file.
+		for _, f := range files {
+			var ferr strings.Builder
+			freg, fclose, fcode := plugins.registryFor(ctx, []string{f}, nil, &ferr)
+			stderr.Write([]byte(ferr.String()))
+			if freg == nil {
+				failedFiles++
+				if failed != exitError {
+					failed = fcode
+				}
+				continue
+			}
+			all = append(all, lintFile(f, freg, *strict)...)
+			fclose()
+		}
 	}
 	all.Sort()
-	hasErr := all.HasErrors() || (*strict && len(all) > 0)
+	hasErr := all.HasErrors() || (*strict && len(all) > 0) || failed != exitOK
 	if *format == "json" {
 		if err := all.WriteJSON(stdout); err != nil {
 			fmt.Fprintf(stderr, "kontor lint: %v\n", err)
@@ -60,7 +83,7 @@ func cmdLint(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	} else {
 		all.WriteText(stdout)
-		var errs, warns int
+		errs, warns := failedFiles, 0 // a file whose plugins failed counts as one error
 		for _, d := range all {
 			switch d.Severity {
 			case diag.Error:
@@ -70,6 +93,9 @@ func cmdLint(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		fmt.Fprintf(stderr, "%s checked: %s, %s\n", plural(int64(len(files)), "file"), plural(int64(errs), "error"), plural(int64(warns), "warning"))
+	}
+	if failed == exitError {
+		return exitError
 	}
 	if hasErr {
 		return exitUsage

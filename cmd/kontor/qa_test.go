@@ -68,3 +68,24 @@ func TestEveryPipelineHasTestAndIndexEntry(t *testing.T) {
 		}
 	}
 }
+
+// TestLintDirWithMissingPlugin: a pipeline whose external plugin is not
+// found does not hide the problems of the other pipelines in the
+// directory (each file is then linted with its own plugins).
+func TestLintDirWithMissingPlugin(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.yaml", "version: 1\nplugins:\n  - name: nosuchplugin\nsource:\n  type: csv.read\n  path: in/*.csv\nsinks:\n  - type: csv.write\n    path: out/a.csv\n")
+	write("b.yaml", "version: 1\nsource:\n  type: csv.read\n  path: in/*.csv\n  delimter: \";\"\nsinks:\n  - type: csv.write\n    path: out/b.csv\n")
+	code, out, errs := runCLI(t, "lint", "--plugin-dir", filepath.Join(dir, "none"), dir)
+	if code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	if !strings.Contains(errs, `plugin "nosuchplugin" not found`) || !strings.Contains(out, `b.yaml:5:3: error: unknown key "delimter"`) || !strings.Contains(errs, "2 files checked: 2 errors") {
+		t.Errorf("stdout:\n%s\nstderr:\n%s", out, errs)
+	}
+}
