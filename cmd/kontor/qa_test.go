@@ -89,3 +89,24 @@ func TestLintDirWithMissingPlugin(t *testing.T) {
 		t.Errorf("stdout:\n%s\nstderr:\n%s", out, errs)
 	}
 }
+
+// TestTestDirWithMissingPlugin: `kontor test DIR` still tests the other
+// pipelines when one pipeline's plugin is not found, and exits 2.
+func TestTestDirWithMissingPlugin(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pipeline := "version: 1\n%ssource:\n  type: csv.read\n  path: in/*.csv\nsinks:\n  - type: csv.write\n    path: out/x.csv\n"
+	tests := "cases:\n  - name: one record\n    inputs:\n      - path: in/a.csv\n        content: \"a\\n1\\n\"\n    status: OK\n"
+	write("a.yaml", strings.Replace(pipeline, "%s", "plugins:\n  - name: nosuchplugin\n", 1))
+	write("a_test.yaml", tests)
+	write("b.yaml", strings.Replace(pipeline, "%s", "", 1))
+	write("b_test.yaml", tests)
+	code, out, errs := runCLI(t, "test", "--plugin-dir", filepath.Join(dir, "none"), dir)
+	if code != 2 || !strings.Contains(errs, `plugin "nosuchplugin" not found`) || !strings.Contains(out, "b.yaml: one record") || !strings.Contains(out, "1 passed, 0 failed") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+}

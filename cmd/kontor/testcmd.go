@@ -33,18 +33,52 @@ func cmdTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	files, _ := pipelineFiles(pos)
-	reg, closePlugins, code := plugins.registryFor(ctx, files, nil, stderr)
-	if reg == nil {
-		return code
-	}
-	defer closePlugins()
-	results, err := pipetest.Run(ctx, pos, pipetest.Options{Registry: reg, LoadOptions: loadOptions, Update: *update, Out: stdout, Verbose: *verbose})
-	if err != nil {
-		fmt.Fprintf(stderr, "kontor test: %v\n", err)
-		if len(results) == 0 {
-			return exitUsage
+	opts := pipetest.Options{LoadOptions: loadOptions, Update: *update, Out: stdout, Verbose: *verbose}
+	var regErr strings.Builder
+	reg, closePlugins, code := plugins.registryFor(ctx, files, nil, &regErr)
+	var results []pipetest.Result
+	pluginCode := exitOK // exit code of pipelines whose plugins could not be loaded
+	if reg != nil {
+		stderr.Write([]byte(regErr.String()))
+		defer closePlugins()
+		opts.Registry = reg
+		var err error
+		if results, err = pipetest.Run(ctx, pos, opts); err != nil {
+			fmt.Fprintf(stderr, "kontor test: %v\n", err)
+			if len(results) == 0 {
+				return exitUsage
+			}
+			return exitError
 		}
-		return exitError
+	} else {
+		// One pipeline's plugins (not found, pin mismatch, broken binary)
+		// must not keep the other pipelines from being tested: test them
+		// one by one, each with its own plugins.
+		tested, err := pipetest.Find(pos...)
+		if err != nil || len(tested) <= 1 {
+			stderr.Write([]byte(regErr.String()))
+			return code
+		}
+		for _, f := range tested {
+			var ferr strings.Builder
+			freg, fclose, fcode := plugins.registryFor(ctx, []string{f}, nil, &ferr)
+			stderr.Write([]byte(ferr.String()))
+			if freg == nil {
+				fmt.Fprintf(stdout, "FAIL %s: its plugins could not be loaded (see above)\n", f)
+				if pluginCode != exitError {
+					pluginCode = fcode
+				}
+				continue
+			}
+			opts.Registry = freg
+			rs, err := pipetest.Run(ctx, []string{f}, opts)
+			fclose()
+			if err != nil {
+				fmt.Fprintf(stderr, "kontor test: %v\n", err)
+				pluginCode = exitError
+			}
+			results = append(results, rs...)
+		}
 	}
 	var failed int
 	for _, r := range results {
@@ -53,6 +87,9 @@ func cmdTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stdout, "%d passed, %d failed\n", len(results)-failed, failed)
+	if pluginCode != exitOK {
+		return pluginCode
+	}
 	if failed > 0 {
 		return exitError
 	}
