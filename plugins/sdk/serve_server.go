@@ -57,6 +57,7 @@ type instance struct {
 	in     record.Batch
 	res    record.Batch
 	cancel context.CancelFunc
+	closed bool // Close ran: a batch still queued on a stream is not processed
 }
 
 func (s *server) add(in *instance) uint64 {
@@ -416,7 +417,12 @@ loop:
 			out = &record.Batch{Records: make([]record.Record, 0, len(it.c.b.Records))}
 		}
 		it.in.mu.Lock()
-		perr := it.in.transform.Process(ctx, it.c.b, out)
+		var perr error
+		if it.in.closed { // the host gave up on the stream and closed the transform
+			perr = status.Error(codes.FailedPrecondition, "transform closed")
+		} else {
+			perr = it.in.transform.Process(ctx, it.c.b, out)
+		}
 		it.in.mu.Unlock()
 		if perr != nil {
 			err = compErr(perr)
@@ -509,6 +515,7 @@ func (s *server) Close(ctx context.Context, req *pb.CloseRequest) (*pb.CloseResp
 	s.mu.Unlock()
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	in.closed = true
 	switch {
 	case in.feed != nil:
 		err = in.feed.close()

@@ -14,6 +14,11 @@
 // OnFailure runs once (the host kills the process) and every later call
 // fails at once with the same error. Component errors (the plugin's own
 // error values) are passed through as errors of that component.
+//
+// Remote transforms are pipelined: Process sends its batch and returns the
+// results of the one before, so host and plugin work on two cores at once;
+// they are always sdk.Flushers, and Flush returns what is still in flight
+// (see transform.go).
 package pluginrpc
 
 import (
@@ -237,11 +242,7 @@ func PluginFromDescribe(d *pb.DescribeResponse, connect Connect) (sdk.Plugin, er
 				if err != nil {
 					return nil, err
 				}
-				t := &transform{inst: in}
-				if in.flusher {
-					return &flushTransform{t}, nil
-				}
-				return t, nil
+				return &transform{inst: in}, nil
 			}
 		case comp.Kind == sdk.KindSink && comp.IO == sdk.IOFile:
 			comp.NewEncoder = func(ctx context.Context, cfg sdk.Config, env sdk.Env) (sdk.Encoder, error) {
@@ -504,209 +505,6 @@ func (d *decoder) Open(ctx context.Context, in sdk.Input) (sdk.Source, error) {
 		return nil, err
 	}
 	return &source{inst: c, r: in.R}, nil
-}
-
-// Transforms use one long-lived ProcessStream. A large batch is split into
-// up to maxChunks chunks of at least minChunk records: the host encodes
-// chunk k+1 and decodes the result of chunk k-1 while the plugin processes
-// chunk k. Smaller chunks would overlap more on idle cores but cost more
-// than they gain on a busy machine (every message wakes goroutines on
-// both sides: measured ~250 ns of host CPU per record with 4 chunks of
-// 250 against 1 of 1000), so a batch of the default size (1000) travels
-// whole.
-const (
-	minChunk  = 1000
-	maxChunks = 4
-)
-
-// transform is a remote sdk.Transform.
-type transform struct {
-	inst *inst
-	// the open ProcessStream (nil: open one on the next batch)
-	st       pb.Plugin_ProcessStreamClient
-	stCancel context.CancelFunc
-	unary    bool // the plugin predates ProcessStream: use Process
-	senc     pb.Encoder
-}
-
-// errUnimplemented: the plugin does not serve ProcessStream.
-var errUnimplemented = errors.New("ProcessStream unimplemented")
-
-func (t *transform) Process(ctx context.Context, in *record.Batch, out *record.Batch) error {
-	i := t.inst
-	i.batches++
-	if !t.unary {
-		err := t.processStream(ctx, in, out)
-		if err != errUnimplemented {
-			return err
-		}
-		t.unary = true
-	}
-	data, err := i.enc.Encode(in)
-	if err != nil {
-		return fmt.Errorf("encoding batch %d for %s: %w", i.batches, i.r.name(), err)
-	}
-	var resp *pb.ProcessResponse
-	err = i.r.call(ctx, i.op("Process"), func(ctx context.Context) (err error) {
-		resp, err = i.r.c.Process(ctx, &pb.ProcessRequest{Handle: i.handle, Batch: data})
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if err := i.dec.DecodeOwned(resp.Batch, out); err != nil {
-		return i.r.malformed(i.op("Process"), err)
-	}
-	return nil
-}
-
-// dropStream cancels the open stream; the next batch opens a new one.
-func (t *transform) dropStream() {
-	if t.st != nil {
-		t.stCancel()
-		t.st, t.stCancel = nil, nil
-	}
-}
-
-func (t *transform) processStream(ctx context.Context, in *record.Batch, out *record.Batch) error {
-	i := t.inst
-	op := i.op("Process")
-	if err := i.r.Broken(); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if t.st == nil {
-		sctx, cancel := context.WithCancel(context.Background())
-		st, err := i.r.c.ProcessStream(sctx)
-		if err != nil {
-			cancel()
-			return i.r.classify(ctx, false, op, err)
-		}
-		t.st, t.stCancel = st, cancel
-	}
-	st, cancel := t.st, t.stCancel
-	// The deadline applies to the whole batch; the caller's cancellation
-	// ends the stream too.
-	var timedOut atomic.Bool
-	timer := time.AfterFunc(i.r.timeout(), func() { timedOut.Store(true); cancel() })
-	defer timer.Stop()
-	stopAfter := context.AfterFunc(ctx, cancel)
-	defer stopAfter()
-
-	n := len(in.Records)
-	k := min(maxChunks, max(1, n/minChunk))
-	var encErr error
-	sent := make(chan error, 1)
-	send := func() {
-		var err error
-		for c := 0; c < k; c++ {
-			chunk := record.Batch{Records: in.Records[c*n/k : (c+1)*n/k]}
-			if c == 0 {
-				chunk.Rejects = in.Rejects
-			}
-			data, eerr := t.senc.Encode(&chunk)
-			if eerr != nil {
-				encErr = fmt.Errorf("encoding batch %d for %s: %w", i.batches, i.r.name(), eerr)
-				cancel()
-				break
-			}
-			if err = st.Send(&pb.ProcessRequest{Handle: i.handle, Batch: data}); err != nil {
-				break // the reason comes from Recv
-			}
-		}
-		sent <- err
-	}
-	if k == 1 {
-		send() // nothing to overlap with: no goroutine to wake
-	} else {
-		go send()
-	}
-	var err error
-	for c := 0; c < k && err == nil; c++ {
-		var resp *pb.ProcessResponse
-		if resp, err = st.Recv(); err != nil {
-			break
-		}
-		req := record.Batch{Records: in.Records[c*n/k : (c+1)*n/k]}
-		if derr := i.dec.DecodeResult(resp.Batch, &req, out); derr != nil {
-			cancel()
-			<-sent
-			t.dropStream()
-			return i.r.malformed(op, derr)
-		}
-	}
-	if err != nil {
-		cancel()
-	}
-	<-sent
-	if err == nil {
-		return nil
-	}
-	t.dropStream()
-	switch {
-	case encErr != nil:
-		return encErr
-	case err == io.EOF:
-		return i.r.fail(fmt.Errorf("%s ended the stream in %s early", i.r.name(), op))
-	}
-	return i.r.classify(ctx, timedOut.Load(), op, err)
-}
-
-func (t *transform) Close() error {
-	t.dropStream()
-	_, err := t.inst.close(context.Background())
-	return err
-}
-
-// flushTransform is a remote transform that implements sdk.Flusher.
-type flushTransform struct{ *transform }
-
-func (t *flushTransform) Flush(ctx context.Context, emit func(*record.Batch) error) error {
-	i := t.inst
-	if err := i.r.Broken(); err != nil {
-		return err
-	}
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stream, err := i.r.c.Flush(sctx, &pb.FlushRequest{Handle: i.handle})
-	if err != nil {
-		return i.r.call(ctx, "Flush of "+i.comp, func(context.Context) error { return err })
-	}
-	for {
-		i.batches++
-		var resp *pb.FlushResponse
-		var done bool
-		err := i.r.call(ctx, i.op("Flush"), func(cctx context.Context) error {
-			// the deadline applies per message: it cancels the stream
-			stop := context.AfterFunc(cctx, cancel)
-			defer stop()
-			var err error
-			resp, err = stream.Recv()
-			if err == io.EOF {
-				done = true
-				return nil
-			}
-			if err != nil && cctx.Err() != nil {
-				return status.Error(codes.DeadlineExceeded, "flush message deadline")
-			}
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		if done {
-			return nil
-		}
-		b := &record.Batch{}
-		if err := i.dec.DecodeOwned(resp.Batch, b); err != nil {
-			return i.r.malformed(i.op("Flush"), err)
-		}
-		if err := emit(b); err != nil {
-			return err
-		}
-	}
 }
 
 // sink is a remote sdk.Sink; w receives a file sink's output.

@@ -90,9 +90,14 @@ func TestStateAndExpressionsThroughTheHost(t *testing.T) {
 	if v, ok, _ := state.Get(context.Background(), "last"); !ok || v != "43" {
 		t.Errorf("state last = %q %v", v, ok)
 	}
-	// an expression error comes back as the component's error
+	// an expression error comes back as the component's error, as in
+	// process; the second batch is pipelined, so it comes at the latest
+	// with Flush
 	in.Records[0].Values[0] = record.String("boom")
 	err = tr.Process(context.Background(), in, &record.Batch{})
+	if err == nil {
+		err = tr.(sdk.Flusher).Flush(context.Background(), func(*record.Batch) error { return nil })
+	}
 	if err == nil || err.Error() != "boom is not allowed" {
 		t.Errorf("err = %v", err)
 	}

@@ -48,17 +48,26 @@ func runVAT(t *testing.T, p sdk.Plugin, in *record.Batch, batch int) string {
 	}
 	defer tr.Close()
 	var out strings.Builder
+	render := func(res *record.Batch) error {
+		for _, r := range res.Records {
+			out.WriteString(r.Origin.String() + " " + r.String() + "\n")
+		}
+		for _, rj := range res.Rejects {
+			out.WriteString("reject " + rj.Record.Origin.String() + " " + rj.Field + ": " + rj.Reason + "\n")
+		}
+		return nil
+	}
 	for lo := 0; lo < len(in.Records); lo += batch {
 		b := &record.Batch{Records: append([]record.Record(nil), in.Records[lo:min(lo+batch, len(in.Records))]...)}
 		res := &record.Batch{}
 		if err := tr.Process(context.Background(), b, res); err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range res.Records {
-			out.WriteString(r.Origin.String() + " " + r.String() + "\n")
-		}
-		for _, rj := range res.Rejects {
-			out.WriteString("reject " + rj.Record.Origin.String() + " " + rj.Field + ": " + rj.Reason + "\n")
+		render(res)
+	}
+	if f, ok := tr.(sdk.Flusher); ok { // the remote transform holds the last batch back
+		if err := f.Flush(context.Background(), render); err != nil {
+			t.Fatal(err)
 		}
 	}
 	return out.String()
@@ -69,7 +78,6 @@ func runVAT(t *testing.T, p sdk.Plugin, in *record.Batch, batch int) string {
 // method.
 func served(t *testing.T, p sdk.Plugin, refuse ...string) (sdk.Plugin, *Remote, map[string]int) {
 	t.Helper()
-	gp := sdk.PluginSet(p, nil)[pb.PluginName].(plugin.GRPCPlugin)
 	attempts := map[string]int{}
 	var mu sync.Mutex
 	refused := func(m string) bool {
@@ -86,7 +94,7 @@ func served(t *testing.T, p sdk.Plugin, refuse ...string) (sdk.Plugin, *Remote, 
 	unimpl := func(m string) error {
 		return status.Errorf(codes.Unimplemented, "unknown method %s for service kontor.plugin.v1.Plugin", m[strings.LastIndex(m, "/")+1:])
 	}
-	s := grpc.NewServer(
+	rp, r, _ := serveWith(t, p,
 		grpc.StreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 			if refused(info.FullMethod) {
 				return unimpl(info.FullMethod)
@@ -99,6 +107,15 @@ func served(t *testing.T, p sdk.Plugin, refuse ...string) (sdk.Plugin, *Remote, 
 			}
 			return h(ctx, req)
 		}))
+	return rp, r, attempts
+}
+
+// serveWith serves p over TCP with the given server options and returns
+// the plugin as the host sees it, its Remote and the server.
+func serveWith(t *testing.T, p sdk.Plugin, opts ...grpc.ServerOption) (sdk.Plugin, *Remote, *grpc.Server) {
+	t.Helper()
+	gp := sdk.PluginSet(p, nil)[pb.PluginName].(plugin.GRPCPlugin)
+	s := grpc.NewServer(opts...)
 	if err := gp.GRPCServer(nil, s); err != nil {
 		t.Fatal(err)
 	}
@@ -118,11 +135,12 @@ func served(t *testing.T, p sdk.Plugin, refuse ...string) (sdk.Plugin, *Remote, 
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.Name = p.Name
 	rp, err := PluginFromDescribe(d, func(context.Context) (*Remote, error) { return r, nil })
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rp, r, attempts
+	return rp, r, s
 }
 
 // TestProcessPaths: ProcessStream (batches of more than 2000 records in
