@@ -255,12 +255,7 @@ func TestComponentExamples(t *testing.T) {
 // pendingExamples lists components whose examples are known not to load
 // and are waiting for their owner; the test fails once one loads, so the
 // entry is removed. Keep this empty whenever possible.
-var pendingExamples = map[string]string{
-	// plugins/csv: the examples still use a nested config: block and a
-	// {{date}} template (flat keys and {date} load).
-	"csv.read":  "plugins/csv owner to fix: nested config: block",
-	"csv.write": "plugins/csv owner to fix: nested config: block and {{date}}",
-}
+var pendingExamples = map[string]string{}
 
 // exampleProblem returns why example ex of component typ does not load as
 // a step of section, or "".

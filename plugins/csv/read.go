@@ -112,17 +112,16 @@ func readComponent() sdk.Component {
 			"line where the quote opens, because everything after it would be misread.",
 		Spec: readSpec(),
 		Examples: []string{`type: csv.read
-config:
-  path: in/abos_*.csv
-  encoding: windows-1252
-  delimiter: ";"
-  decimal: ","
-  date_format: DD.MM.YYYY
-  columns:
-    - {name: abo_id, type: int, source: Abo-Nr, required: true}
-    - {name: name, source: Name, trim: true}
-    - {name: amount, type: decimal, source: Betrag}
-    - {name: due, type: date, source: Fällig}`},
+path: in/abos_*.csv
+encoding: windows-1252
+delimiter: ";"
+decimal: ","
+date_format: DD.MM.YYYY
+columns:
+  - {name: abo_id, type: int, source: Abo-Nr, required: true}
+  - {name: name, source: Name, trim: true}
+  - {name: amount, type: decimal, source: Betrag}
+  - {name: due, type: date, source: Fällig}`},
 		NewDecoder: newDecoder,
 		Schema:     readSchema,
 	}

@@ -77,17 +77,16 @@ func writeComponent() sdk.Component {
 			"field name; nothing is replaced silently. A value that needs quoting while quote is empty is rejected too.",
 		Spec: writeSpec(),
 		Examples: []string{`type: csv.write
-config:
-  path: out/lastschriften_{{date}}.csv
-  encoding: windows-1252
-  delimiter: ";"
-  decimal: ","
-  date_format: DD.MM.YYYY
-  line_ending: crlf
-  columns:
-    - {name: Abo-Nr, from: abo_id}
-    - {name: Betrag, from: amount, scale: 2}
-    - {name: Fällig, from: due}`},
+path: out/lastschriften_{date}.csv
+encoding: windows-1252
+delimiter: ";"
+decimal: ","
+date_format: DD.MM.YYYY
+line_ending: crlf
+columns:
+  - {name: Abo-Nr, from: abo_id}
+  - {name: Betrag, from: amount, scale: 2}
+  - {name: Fällig, from: due}`},
 		NewEncoder: newEncoder,
 	}
 }
