@@ -138,6 +138,13 @@ func BenchmarkWrite5ColsGerman(b *testing.B) {
 	benchWrite(b, `{encoding: windows-1252, delimiter: ";", decimal: ",", date_format: DD.MM.YYYY, line_ending: crlf, decimal_scale: 2}`)
 }
 
+// BenchmarkWrite5ColsGermanGrouped writes them German with thousands "."
+// for the amounts and the ids.
+func BenchmarkWrite5ColsGermanGrouped(b *testing.B) {
+	benchWrite(b, `{encoding: windows-1252, delimiter: ";", decimal: ",", date_format: DD.MM.YYYY, line_ending: crlf, decimal_scale: 2,
+	  thousands: ".", columns: [{name: id, thousands: "."}, {name: name}, {name: iban}, {name: amount}, {name: date}]}`)
+}
+
 func benchWrite(b *testing.B, cfgText string) {
 	input := benchInput(b)
 	batches := readBatches(b, benchReadConfig, input, true)
@@ -235,12 +242,31 @@ func BenchmarkReadFilterUpperWrite(b *testing.B) {
 // BenchmarkRead5ColsGerman reads the benchmark rows converted to
 // Windows-1252, ';', decimal comma and DD.MM.YYYY with CRLF.
 func BenchmarkRead5ColsGerman(b *testing.B) {
+	benchReadGerman(b, "", "")
+}
+
+// BenchmarkRead5ColsGermanGrouped reads the German rows with thousands
+// ".": the ids are written grouped (1.234, about 99% of them), the amounts
+// (below 1000) are not, so both the grouped int and the plain decimal path
+// with the option set are measured.
+func BenchmarkRead5ColsGermanGrouped(b *testing.B) {
+	benchReadGerman(b, `, thousands: ".", columns: [{name: id, thousands: "."}, {name: name}, {name: iban}, {name: amount}, {name: date}]`,
+		"\nthousands: \".\"")
+}
+
+func benchReadGerman(b *testing.B, writeExtra, readExtra string) {
 	input := benchInput(b)
 	batches := readBatches(b, benchReadConfig, input, true)
 	ctx := context.Background()
 	wc, _ := Plugin().Component("write")
-	wcfg, _ := sdk.ParseConfig(wc.Spec, `{encoding: windows-1252, delimiter: ";", decimal: ",", date_format: DD.MM.YYYY, line_ending: crlf}`)
-	enc, _ := wc.NewEncoder(ctx, wcfg, sdk.Env{})
+	wcfg, err := sdk.ParseConfig(wc.Spec, `{encoding: windows-1252, delimiter: ";", decimal: ",", date_format: DD.MM.YYYY, line_ending: crlf`+writeExtra+`}`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	enc, err := wc.NewEncoder(ctx, wcfg, sdk.Env{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	var german bytes.Buffer
 	sink, _ := enc.Create(ctx, sdk.Output{Name: "german.csv", W: &german})
 	for _, bt := range batches {
@@ -254,7 +280,7 @@ func BenchmarkRead5ColsGerman(b *testing.B) {
 	cfg := `encoding: windows-1252
 delimiter: ";"
 decimal: ","
-date_format: DD.MM.YYYY` + benchReadConfig
+date_format: DD.MM.YYYY` + readExtra + benchReadConfig
 	b.SetBytes(int64(german.Len()))
 	perRow(b, benchRows, func() { readBatches(b, cfg, german.Bytes(), false) })
 }

@@ -1,7 +1,9 @@
 package csv
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -192,8 +194,10 @@ func civilFromDays(z int64) (int, int, int) {
 }
 
 // parseDecimalFast handles the common shapes -?\d{1,18}(sep\d+)? without
-// allocating; ok false means "ask record.ParseDecimal".
-func parseDecimalFast(s string, sep byte) (record.Value, bool) {
+// allocating; ok false means "ask record.ParseDecimal". thou (0: none) is
+// a thousands separator skipped in the integer part: pass it only for a
+// text whose grouping checkGroups accepted.
+func parseDecimalFast(s string, sep, thou byte) (record.Value, bool) {
 	i := 0
 	neg := false
 	if len(s) > 0 && s[0] == '-' {
@@ -215,6 +219,7 @@ func parseDecimalFast(s string, sep byte) (record.Value, bool) {
 			}
 		case c == sep && scale < 0 && digits > 0:
 			scale = 0
+		case c == thou && thou != 0 && scale < 0:
 		default:
 			return record.Null, false
 		}
@@ -235,6 +240,157 @@ func parseDecimalFast(s string, sep byte) (record.Value, bool) {
 	return record.Dec(d), true
 }
 
+// Thousands separators (the thousands option of csv.read and csv.write).
+var thousandsSeps = []string{"", ".", ",", " ", "'"}
+
+// sepName quotes a separator for messages: '.', ',', ' ' and "'".
+func sepName(b byte) string {
+	if b == '\'' {
+		return `"'"`
+	}
+	return "'" + string(rune(b)) + "'"
+}
+
+// checkGroups checks the digit grouping of s, a number containing the
+// thousands separator thou. After an optional sign the integer part (up
+// to the decimal separator sep) must be a group of 1 to 3 digits that does
+// not start with 0, then groups of exactly three digits, each after one
+// thou; thou must not occur anywhere else. It returns "" when the grouping
+// is right (other characters are left to the number parser) or the reason
+// it is wrong. It does not allocate unless the grouping is wrong.
+func checkGroups(s string, sep, thou byte) string {
+	i := 0
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		i++
+	}
+	start := i
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i < len(s) && s[i] == thou {
+		switch first := s[start:i]; {
+		case len(first) == 0 || len(first) > 3:
+			return fmt.Sprintf("%d digits before the first thousands separator %s, want 1 to 3", len(first), sepName(thou))
+		case first[0] == '0':
+			return fmt.Sprintf("a number grouped with the thousands separator %s must not start with 0", sepName(thou))
+		}
+	}
+	for i < len(s) && s[i] == thou {
+		i++
+		j := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i-j != 3 {
+			return fmt.Sprintf("group %q after the thousands separator %s has %d digits, want 3", s[j:i], sepName(thou), i-j)
+		}
+	}
+	if strings.IndexByte(s[i:], thou) >= 0 {
+		if i < len(s) && s[i] == sep {
+			return fmt.Sprintf("thousands separator %s after the decimal separator %s", sepName(thou), sepName(sep))
+		}
+		return fmt.Sprintf("thousands separator %s in the wrong place", sepName(thou))
+	}
+	return ""
+}
+
+// stripByte returns s without the bytes b (allocates; rare paths only).
+func stripByte(s string, b byte) string {
+	return strings.ReplaceAll(s, string(rune(b)), "")
+}
+
+// parseGroupedDecimal parses s, a decimal text that contains thou.
+func parseGroupedDecimal(s string, sep, thou byte) (record.Value, error) {
+	if reason := checkGroups(s, sep, thou); reason != "" {
+		return record.Null, fmt.Errorf("%w %q: %s", record.ErrDecimalSyntax, s, reason)
+	}
+	if v, ok := parseDecimalFast(s, sep, thou); ok {
+		return v, nil
+	}
+	d, err := record.ParseDecimal(stripByte(s, thou), sep)
+	if err != nil {
+		if errors.Is(err, record.ErrDecimalOverflow) {
+			return record.Null, fmt.Errorf("%w: %q", record.ErrDecimalOverflow, s)
+		}
+		return record.Null, fmt.Errorf("%w %q", record.ErrDecimalSyntax, s)
+	}
+	return record.Dec(d), nil
+}
+
+// parseGroupedInt parses s, an integer text that contains thou.
+func parseGroupedInt(s string, sep, thou byte) (record.Value, error) {
+	if reason := checkGroups(s, sep, thou); reason != "" {
+		return record.Null, fmt.Errorf("invalid integer %q: %s", s, reason)
+	}
+	i := 0
+	neg := false
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		neg, i = s[0] == '-', 1
+	}
+	limit := uint64(math.MaxInt64)
+	if neg {
+		limit++
+	}
+	var n uint64
+	digits := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c == thou {
+			continue
+		}
+		if c < '0' || c > '9' {
+			return record.Null, fmt.Errorf("invalid integer %q", s)
+		}
+		d := uint64(c - '0')
+		if n > (limit-d)/10 {
+			return record.Null, fmt.Errorf("integer %q out of range", s)
+		}
+		n = n*10 + d
+		digits++
+	}
+	if digits == 0 {
+		return record.Null, fmt.Errorf("invalid integer %q", s)
+	}
+	if neg {
+		return record.Int(int64(-n)), nil
+	}
+	return record.Int(int64(n)), nil
+}
+
+// appendGrouped inserts thou between groups of three digits into the
+// integer part of the number in b[start:] (an optional '-', digits, then
+// anything that is not a digit).
+func appendGrouped(b []byte, start int, thou byte) []byte {
+	i := start
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	j := i
+	for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+		j++
+	}
+	n := (j - i - 1) / 3 // separators to insert
+	if n <= 0 {
+		return b
+	}
+	old := len(b)
+	for range n {
+		b = append(b, 0)
+	}
+	copy(b[j+n:], b[j:old]) // the part after the integer digits
+	w := j + n
+	for k, r := j-1, 0; k >= i; k-- {
+		w--
+		b[w] = b[k]
+		if r++; r == 3 && k > i {
+			w--
+			b[w] = thou
+			r = 0
+		}
+	}
+	return b
+}
+
 // parseBool accepts true/false, 1/0, yes/no, y/n, ja/nein, j, wahr/falsch
 // (case-insensitive).
 func parseBool(s string) (bool, bool) {
@@ -251,6 +407,7 @@ func parseBool(s string) (bool, bool) {
 type converter struct {
 	kind    record.Kind
 	sep     byte         // decimal separator
+	thou    byte         // thousands separator, 0: none
 	layout  string       // date/datetime pattern as configured
 	goTime  string       // Go layout for datetimes
 	fast    *datePattern // compiled date pattern, nil if not compilable
@@ -260,8 +417,8 @@ type converter struct {
 	zoneName bool
 }
 
-func newConverter(kind record.Kind, sep byte, layout string) converter {
-	c := converter{kind: kind, sep: sep, layout: layout}
+func newConverter(kind record.Kind, sep, thou byte, layout string) converter {
+	c := converter{kind: kind, sep: sep, thou: thou, layout: layout}
 	switch kind {
 	case record.KindDate:
 		c.fast = compileDate(layout)
@@ -284,8 +441,11 @@ func (c *converter) convert(s string) (record.Value, error) {
 	case record.KindString:
 		return record.String(strings.Clone(s)), nil
 	case record.KindDecimal:
-		if v, ok := parseDecimalFast(s, c.sep); ok {
+		if v, ok := parseDecimalFast(s, c.sep, 0); ok {
 			return v, nil
+		}
+		if c.thou != 0 && strings.IndexByte(s, c.thou) >= 0 {
+			return parseGroupedDecimal(s, c.sep, c.thou)
 		}
 		d, err := record.ParseDecimal(s, c.sep)
 		if err != nil {
@@ -293,6 +453,9 @@ func (c *converter) convert(s string) (record.Value, error) {
 		}
 		return record.Dec(d), nil
 	case record.KindInt:
+		if c.thou != 0 && strings.IndexByte(s, c.thou) >= 0 {
+			return parseGroupedInt(s, c.sep, c.thou) // before ParseInt: its errors allocate
+		}
 		i, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
 			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {

@@ -43,6 +43,22 @@
 // whose field the records lack is an error (with a did-you-mean), not a
 // reject per record.
 //
+// # Thousands separators
+//
+// With thousands set (".", ",", " " or "'"; default none) the reader
+// accepts grouped digits in decimal and int columns: 1.234.567,89. The
+// grouping is checked strictly, because a wrong guess silently changes
+// amounts: after an optional sign, 1 to 3 digits that do not start with 0,
+// then groups of exactly three digits, each after one separator; the
+// separator must not appear after the decimal separator. 12.34,5, 1..234,
+// 1234.567 and 0.500 each reject their record, naming the field, the value
+// and what is wrong with the grouping. A value without separators (1234,50)
+// is read as without the option. The separator must differ from decimal,
+// delimiter and quote (a config error otherwise). Grouped values of up to
+// 18 digits are parsed without allocation, like plain ones. The writer's
+// thousands groups decimal values, and int values only in columns that set
+// thousands themselves, so IDs are not written as 1.001.
+//
 // # Positions
 //
 // Every record's Origin is {File, Line of its first byte, Col 1, Index

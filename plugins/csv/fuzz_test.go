@@ -27,6 +27,7 @@ var fuzzConfigs = []string{
 	`{ragged: pad, comment: "#", skip_rows: 1, trim_space: true, strict_header: false,
 	  columns: [{name: x, source: "2"}, {name: y, type: bool}]}`,
 	`{header: false, quote: "", delimiter: "|", encoding: iso-8859-15}`,
+	`{delimiter: ";", decimal: ",", thousands: ".", columns: [{name: a, type: decimal}, {name: b, type: int, required: true}]}`,
 }
 
 // readAll reads input with config i and returns a rendering of all

@@ -65,15 +65,6 @@ func TestSpecs(t *testing.T) {
 	}
 }
 
-func contains(l []string, s string) bool {
-	for _, e := range l {
-		if e == s {
-			return true
-		}
-	}
-	return false
-}
-
 func sortedNames(fs []sdk.Field) []string {
 	var out []string
 	for _, f := range fs {
@@ -117,6 +108,12 @@ func TestConfigErrors(t *testing.T) {
 		{&wc, `{columns: [{name: a}, {name: a, scale: 25}], decimal_scale: -2}`, []string{"decimal_scale", "columns[1].name", "columns[1].scale"}},
 		{&wc, `{quote: "„"}`, []string{"quote"}},
 		{&wc, `{quote: "", quote_all: true}`, []string{"quote_all"}},
+		{&rc, `{thousands: "."}`, []string{"thousands"}},
+		{&rc, `{delimiter: ";", decimal: ",", thousands: ","}`, []string{"thousands"}},
+		{&rc, `{delimiter: " ", decimal: ",", thousands: " "}`, []string{"thousands"}},
+		{&rc, `{quote: "'", thousands: "'"}`, []string{"thousands"}},
+		{&wc, `{thousands: ","}`, []string{"thousands"}},
+		{&wc, `{delimiter: ";", decimal: ",", columns: [{name: a, thousands: "."}, {name: b, thousands: ","}, {name: c, thousands: ""}]}`, []string{"columns[1].thousands"}},
 	} {
 		cfg, err := sdk.ParseConfig(tc.comp.Spec, tc.yaml)
 		if err != nil {
@@ -139,6 +136,30 @@ func TestConfigErrors(t *testing.T) {
 		if !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s: paths %v, want %v (%v)", tc.yaml, got, tc.want, err)
 		}
+	}
+}
+
+// TestThousandsConfigMessages checks the wording of the thousands errors.
+func TestThousandsConfigMessages(t *testing.T) {
+	rc, _ := Plugin().Component("read")
+	for yml, want := range map[string]string{
+		`{thousands: "."}`: `thousands: must differ from the decimal separator "."`,
+		`{delimiter: ";", decimal: ",", thousands: ","}`:             `thousands: must differ from the decimal separator ","`,
+		`{decimal: ",", delimiter: ";", thousands: "'", quote: "'"}`: `thousands: must differ from the quote "'"`,
+		`{delimiter: " ", decimal: ",", thousands: " "}`:             `thousands: must differ from the delimiter " "`,
+	} {
+		cfg, err := sdk.ParseConfig(rc.Spec, yml)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = rc.NewDecoder(context.Background(), cfg, sdk.Env{})
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: %v, want %s", yml, err, want)
+		}
+	}
+	var es sdk.FieldErrors
+	if b := checkThousands("_", sdk.TextFormat{Decimal: ","}, &es); b != 0 || len(es) != 1 || es[0].Path != "thousands" {
+		t.Errorf("thousands \"_\": %q %v", b, es)
 	}
 }
 

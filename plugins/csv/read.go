@@ -41,6 +41,11 @@ type ReadConfig struct {
 	Ragged string `yaml:"ragged"`
 	// TrimSpace trims blanks around every value. Default false.
 	TrimSpace bool `yaml:"trim_space"`
+	// Thousands is a separator that decimal and int values may use to
+	// group digits: "." (1.234,50), ",", " " or "'". Default "": none.
+	// Grouping is strict (1-3 digits, then groups of three); it must differ
+	// from Decimal, Delimiter and Quote.
+	Thousands string `yaml:"thousands"`
 }
 
 // ReadColumn declares one column of csv.read.
@@ -94,6 +99,11 @@ func readSpec() sdk.Spec {
 			Description: "What happens to a record whose field count differs from the header: reject it, or pad missing trailing fields with empty values (surplus fields must then be empty).", Example: RaggedPad},
 		sdk.Field{Name: "trim_space", Type: sdk.TypeBool, Default: false,
 			Description: "Whether blanks around every value are removed.", Example: true},
+		sdk.Field{Name: "thousands", Type: sdk.TypeEnum, Enum: thousandsSeps, Default: "",
+			Description: "Thousands separator that decimal and int values may use to group their digits, as in 1.234.567,89; empty for none. " +
+				"Grouping is checked strictly: 1 to 3 digits, then groups of exactly three digits, so 12.34,5 or 1..234 rejects the record; values without separators are read too. " +
+				"It must differ from decimal, delimiter and quote.",
+			Example: "."},
 	)}
 }
 
@@ -105,7 +115,7 @@ func readComponent() sdk.Component {
 		Summary: "Reads delimited text files (CSV, semicolon-separated German exports) into typed records.",
 		Description: "Reads RFC 4180 CSV and its real-world variants: any one-character delimiter, quoted fields " +
 			"with delimiters, doubled quotes and line breaks, a UTF-8 byte order mark, Windows-1252 and ISO-8859 " +
-			"encodings, decimal comma and dates such as DD.MM.YYYY.\n\n" +
+			"encodings, decimal comma, thousands separators (1.234,50, with thousands) and dates such as DD.MM.YYYY.\n\n" +
 			"Every record keeps its origin (file:line). A record with the wrong number of fields, a value that does " +
 			"not convert to its column type, a missing required value or invalid UTF-8 is rejected with its line, " +
 			"column and reason; reading goes on. A quoted field that is never closed is a file error naming the " +
@@ -183,6 +193,7 @@ func parseReadConfig(cfg sdk.Config) (*readPlan, error) {
 	default:
 		es.Add("ragged", "must be %q or %q, got %q", RaggedReject, RaggedPad, c.Ragged)
 	}
+	thou := checkThousands(c.Thousands, c.TextFormat, &es)
 	p.nullEmpty = len(c.NullValues) == 1 && c.NullValues[0] == ""
 	if len(c.Columns) > 0 {
 		fields := make([]record.Field, len(c.Columns))
@@ -219,7 +230,7 @@ func parseReadConfig(cfg sdk.Config) (*readPlan, error) {
 			if col.Format != "" && kind != record.KindDate && kind != record.KindDateTime {
 				es.Add(path+".format", "applies only to date and datetime columns, not %s", kind)
 			}
-			p.conv = append(p.conv, newConverter(kind, c.DecimalByte(), layout))
+			p.conv = append(p.conv, newConverter(kind, c.DecimalByte(), thou, layout))
 			fields[i] = record.Field{Name: col.Name, Kind: kind}
 			names[i] = col.Name
 			idx := -1
@@ -257,6 +268,35 @@ func parseReadConfig(cfg sdk.Config) (*readPlan, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// checkThousands validates the thousands option of csv.read and
+// csv.write and returns its byte (0: none).
+func checkThousands(t string, tf sdk.TextFormat, es *sdk.FieldErrors) byte {
+	switch {
+	case t == "":
+		return 0
+	case !contains(thousandsSeps, t):
+		es.Add("thousands", "must be one of \".\", \",\", \" \", \"'\" or empty, got %q", t)
+	case t == tf.Decimal || tf.Decimal == "" && t == ".":
+		es.Add("thousands", "must differ from the decimal separator %q", string(tf.DecimalByte()))
+	case t == tf.Delimiter || tf.Delimiter == "" && t == ",":
+		es.Add("thousands", "must differ from the delimiter %q", t)
+	case t == tf.Quote:
+		es.Add("thousands", "must differ from the quote %q", t)
+	default:
+		return t[0]
+	}
+	return 0
+}
+
+func contains(l []string, s string) bool {
+	for _, e := range l {
+		if e == s {
+			return true
+		}
+	}
+	return false
 }
 
 // byteIn returns the single byte that s (one character) has in the

@@ -30,6 +30,11 @@ type WriteConfig struct {
 	// decimal values (rounded half away from zero); -1 (default) keeps each
 	// value's own scale.
 	DecimalScale int `yaml:"decimal_scale"`
+	// Thousands is written between groups of three digits of decimal
+	// values: "." (1.234,50), ",", " " or "'". Default "": none. Int values
+	// are grouped only in columns that set it. It must differ from Decimal,
+	// Delimiter and Quote.
+	Thousands string `yaml:"thousands"`
 }
 
 // WriteColumn is one output column of csv.write.
@@ -38,6 +43,10 @@ type WriteColumn struct {
 	From   string `yaml:"from"`   // record field; default Name
 	Format string `yaml:"format"` // date/datetime pattern; default date_format / RFC 3339
 	Scale  *int   `yaml:"scale"`  // decimal digits; default decimal_scale
+	// Thousands overrides the thousands separator for this column and
+	// applies to its int values too; "" : none; nil (default): thousands
+	// for decimal values only.
+	Thousands *string `yaml:"thousands"`
 }
 
 func writeSpec() sdk.Spec {
@@ -56,11 +65,17 @@ func writeSpec() sdk.Spec {
 					Description: "Pattern for date and datetime values of this column, overriding date_format (datetimes default to RFC 3339).", Example: "DDMMYYYY"},
 				{Name: "scale", Type: sdk.TypeInt, Min: sdk.Int64(-1), Max: sdk.Int64(19),
 					Description: "Digits after the decimal separator for decimal values of this column (rounded half away from zero); -1 keeps the value's scale; defaults to decimal_scale.", Example: 2},
+				{Name: "thousands", Type: sdk.TypeEnum, Enum: thousandsSeps,
+					Description: "Thousands separator for this column's decimal and int values (empty for none), overriding thousands, which groups decimal values only; ints such as IDs stay ungrouped unless their column sets it.", Example: "."},
 			}},
 		sdk.Field{Name: "quote_all", Type: sdk.TypeBool, Default: false,
 			Description: "Whether every non-null value is quoted; otherwise only values containing the delimiter, the quote, a line break or leading or trailing blanks are.", Example: true},
 		sdk.Field{Name: "decimal_scale", Type: sdk.TypeInt, Default: -1, Min: sdk.Int64(-1), Max: sdk.Int64(19),
 			Description: "Digits after the decimal separator for decimal values (rounded half away from zero); -1 keeps each value's own scale.", Example: 2},
+		sdk.Field{Name: "thousands", Type: sdk.TypeEnum, Enum: thousandsSeps, Default: "",
+			Description: "Thousands separator written between groups of three digits of decimal values, as in 1.234.567,89; empty for none. " +
+				"Int values are grouped only in columns that set thousands themselves. It must differ from decimal, delimiter and quote.",
+			Example: "."},
 	)}
 }
 
@@ -71,7 +86,7 @@ func writeComponent() sdk.Component {
 		IO:      sdk.IOFile,
 		Summary: "Writes records as delimited text (CSV, semicolon-separated German formats).",
 		Description: "Writes one line per record with the shared text options (encoding, delimiter, quote, decimal " +
-			"separator, date format, line ending). Values are quoted only when needed unless quote_all is set; " +
+			"separator, date format, line ending) and optional thousands separators in amounts. Values are quoted only when needed unless quote_all is set; " +
 			"nulls are written as empty fields.\n\n" +
 			"A value the target encoding cannot represent (e.g. \"Ł\" in windows-1252) rejects its record with the " +
 			"field name; nothing is replaced silently. A value that needs quoting while quote is empty is rejected too.",
@@ -98,6 +113,8 @@ type wcol struct {
 	datePat    *datePattern
 	dateLayout string // for patterns datePattern cannot handle
 	timeLayout string // Go layout for datetimes
+	thouDec    byte   // thousands separator for decimals, 0: none
+	thouInt    byte   // thousands separator for ints, 0: none
 }
 
 type encoder struct {
@@ -110,6 +127,7 @@ type encoder struct {
 	newline string
 	special [256]bool // bytes that force quoting
 	ascii   bool      // delimiter and quote are ASCII
+	thou    byte      // thousands separator for decimals, 0: none
 }
 
 func parseWriteConfig(cfg sdk.Config) (*encoder, error) {
@@ -122,6 +140,7 @@ func parseWriteConfig(cfg sdk.Config) (*encoder, error) {
 		es.Add("decimal_scale", "must be between -1 and 19, got %d", c.DecimalScale)
 	}
 	e := &encoder{cfg: c, delim: c.Delimiter, newline: c.Newline()}
+	e.thou = checkThousands(c.Thousands, c.TextFormat, &es)
 	if e.delim == "" {
 		e.delim = ","
 	}
@@ -156,6 +175,14 @@ func parseWriteConfig(cfg sdk.Config) (*encoder, error) {
 			}
 			w.scale = *col.Scale
 		}
+		if col.Thousands != nil {
+			var ces sdk.FieldErrors
+			t := checkThousands(*col.Thousands, c.TextFormat, &ces)
+			for _, fe := range ces {
+				es.Add(path+"."+fe.Path, "%s", fe.Message)
+			}
+			w.thouDec, w.thouInt = t, t
+		}
 		e.cols = append(e.cols, w)
 	}
 	if err := es.Err(); err != nil {
@@ -168,7 +195,7 @@ func (e *encoder) newCol(name, from, format string) wcol {
 	if from == "" {
 		from = name
 	}
-	w := wcol{name: name, from: from, scale: e.cfg.DecimalScale}
+	w := wcol{name: name, from: from, scale: e.cfg.DecimalScale, thouDec: e.thou}
 	df := format
 	if df == "" {
 		df = e.cfg.DateFormat
@@ -360,6 +387,9 @@ func (s *sink) appendScalar(b []byte, v record.Value, c *wcol) []byte {
 	e := s.enc
 	switch v.Kind() {
 	case record.KindInt:
+		if c.thouInt != 0 {
+			return appendGrouped(strconv.AppendInt(b, v.Int(), 10), len(b), c.thouInt)
+		}
 		return strconv.AppendInt(b, v.Int(), 10)
 	case record.KindDecimal:
 		d := v.Decimal()
@@ -374,6 +404,9 @@ func (s *sink) appendScalar(b []byte, v record.Value, c *wcol) []byte {
 					b[i] = sep
 				}
 			}
+		}
+		if c.thouDec != 0 {
+			b = appendGrouped(b, start, c.thouDec)
 		}
 		return b
 	case record.KindBool:
