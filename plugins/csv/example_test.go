@@ -120,3 +120,50 @@ columns:
 	// "Name;Betrag;F\xe4llig\r\nJ\xfcrgen Wei\xdf;12,50;01.02.2026\r\n"
 	// reject: in.csv:3:1: csv.write: name: character not representable in windows-1252: 'Ł'
 }
+
+// Reading amounts with a thousands separator (thousands: "."): grouped and
+// plain values are read, a wrong grouping rejects its record.
+func Example_thousands() {
+	ctx := context.Background()
+	read, _ := csv.Plugin().Component("read")
+	cfg, err := sdk.ParseConfig(read.Spec, `
+delimiter: ";"
+decimal: ","
+thousands: "."
+columns:
+  - {name: id, type: int, source: Nr}
+  - {name: amount, type: decimal, source: Betrag}
+`)
+	if err != nil {
+		panic(err)
+	}
+	dec, err := read.NewDecoder(ctx, cfg, sdk.Env{BatchSize: 1000})
+	if err != nil {
+		panic(err)
+	}
+	in := "Nr;Betrag\n1;1.234.567,89\n2;1234,50\n3;12.34,5\n"
+	src, err := dec.Open(ctx, sdk.Input{Name: "abos.csv", R: strings.NewReader(in), Size: int64(len(in))})
+	if err != nil {
+		panic(err)
+	}
+	defer src.Close()
+	for {
+		b, err := src.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			panic(err)
+		}
+		for _, r := range b.Records {
+			fmt.Println(r.Origin, r)
+		}
+		for _, rj := range b.Rejects {
+			fmt.Println("reject:", rj.Error())
+		}
+	}
+	// Output:
+	// abos.csv:2:1 {id: 1, amount: 1234567.89}
+	// abos.csv:3:1 {id: 2, amount: 1234.50}
+	// reject: abos.csv:4:3: csv.read: amount: invalid decimal "12.34,5": group "34" after the thousands separator '.' has 2 digits, want 3
+}
