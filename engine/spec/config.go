@@ -285,7 +285,7 @@ func (l *loader) value(s *Step, f sdk.Field, v *yaml.Node, path string) (any, bo
 				return v.Value, true
 			}
 		}
-		d := diag.Errorf(l.posOf(v), "enum", "%s: invalid value %q: expected one of %s", path, v.Value, strings.Join(f.Enum, ", "))
+		d := diag.Errorf(l.posOf(v), "enum", "%s: invalid value %q: expected one of %s", path, v.Value, enumList(f.Enum))
 		if sug := suggest(v.Value, f.Enum); sug != "" {
 			d.Hint = fmt.Sprintf("did you mean %q?", sug)
 		}
@@ -462,4 +462,26 @@ func entries(n int64) string {
 		return "entry"
 	}
 	return "entries"
+}
+
+// enumList renders allowed values for a message: plain words as they are
+// ("utf-8, windows-1252"), anything else quoted so that separators such as
+// "", "." and " " stay readable.
+func enumList(vals []string) string {
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		plain := v != ""
+		for _, r := range v {
+			if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			parts[i] = v
+		} else {
+			parts[i] = strconv.Quote(v)
+		}
+	}
+	return strings.Join(parts, ", ")
 }
