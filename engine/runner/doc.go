@@ -88,9 +88,12 @@
 // closed and before Prepare; rejectedAfter is true for records rejected by
 // a later step or a sink, for records no sink took (unrouted) and for
 // records a later transform filtered out, so the ledger only ever holds
-// keys whose records reached a sink. (A later Flusher that builds new
-// records, such as sql, breaks the link by origin: put ledger dedup after
-// such steps.)
+// keys whose records reached a sink. A later Flusher may emit a record in
+// a later call (a pipelined plugin transform, sort): its drops are the
+// origins that went in and never came out by the end of its Flush. A later
+// Flusher that emits records it never got (sql builds new rows) breaks the
+// link by origin; then the run fails before anything is committed (guessing
+// would lose a record or export it twice): put ledger dedup after such steps.
 //
 // Secrets (Pipeline.Secrets) are replaced by "***" in logs, error messages,
 // the report, the reject file and the preview.

@@ -106,6 +106,13 @@ type transformRT struct {
 	// key whose record a later filter kept from the sinks. Written only by
 	// the transform's own goroutine; read after the stream has finished.
 	dropped map[string]struct{}
+	// open holds, for a Flusher while dropped is tracked, the origin keys
+	// of the records it got, true once it passed them on or rejected them.
+	open map[string]bool
+	// unlinked is set when such a Flusher emitted a record whose origin it
+	// never got (sql builds new rows): its drops cannot be told, so the
+	// ledger before it cannot be written safely (see commitHooks).
+	unlinked string
 }
 
 type sinkRT struct {
@@ -646,6 +653,15 @@ func (x *execution) commitHooks(ctx context.Context) error {
 		}
 		stage := i + 1
 		later := x.transforms[i+1:]
+		for _, lt := range later {
+			if lt.unlinked != "" {
+				// Neither guess is safe: taking the records as exported could
+				// lose one the later step filtered out, taking them as dropped
+				// would export them again next run. Nothing is committed.
+				return fmt.Errorf("%s: cannot tell which records reached the sinks: %s emits records that do not come from its input (e.g. %s); put the ledger dedup after it",
+					display(t.step), display(lt.step), lt.unlinked)
+			}
+		}
 		after := func(o record.Origin) bool {
 			k := originKey(o)
 			if x.rejectedAt[k] > stage {

@@ -280,8 +280,16 @@ func (x *execution) pump(ctx context.Context, src sdk.Source, out func(*record.B
 // transformStage runs t on each batch and hands the results to next.
 func (x *execution) transformStage(ctx context.Context, t *transformRT, next stage) stage {
 	reuse := inPlace(t.t) && t.dropped == nil // noteDropped reads the input after Process
+	// A Flusher may emit a record in a later call than the one that got
+	// it (a pipelined plugin transform returns batch N-1 from the call of
+	// batch N, sort emits everything at Flush): its drops are known only
+	// at the end, as the origins that went in and never came out.
+	_, holds := t.t.(sdk.Flusher)
 	return stage{
 		push: func(b *record.Batch) error {
+			if t.dropped != nil && holds {
+				t.noteIn(b)
+			}
 			prior := b.Rejects
 			b.Rejects = nil
 			var nb *record.Batch
@@ -303,7 +311,10 @@ func (x *execution) transformStage(ctx context.Context, t *transformRT, next sta
 			}
 			t.stats.out += int64(len(nb.Records))
 			t.stats.rejected += int64(len(nb.Rejects))
-			if t.dropped != nil && len(nb.Records)+len(nb.Rejects) < in {
+			switch {
+			case t.dropped != nil && holds:
+				t.noteOut(nb)
+			case t.dropped != nil && len(nb.Records)+len(nb.Rejects) < in:
 				t.noteDropped(b, nb)
 			}
 			attribute(nb.Rejects, t.step)
@@ -326,6 +337,9 @@ func (x *execution) transformStage(ctx context.Context, t *transformRT, next sta
 					if b == nil {
 						return nil
 					}
+					if t.dropped != nil {
+						t.noteOut(b)
+					}
 					t.stats.out += int64(len(b.Records))
 					t.stats.rejected += int64(len(b.Rejects))
 					attribute(b.Rejects, t.step)
@@ -344,6 +358,12 @@ func (x *execution) transformStage(ctx context.Context, t *transformRT, next sta
 					}
 					return fmt.Errorf("%s: flush: %w", display(t.step), err)
 				}
+				for k, out := range t.open { // went in, never came out: filtered out
+					if !out {
+						t.dropped[k] = struct{}{}
+					}
+				}
+				t.open = nil
 			}
 			return next.end()
 		},
@@ -503,6 +523,41 @@ func (x *execution) markRejected(o record.Origin, stage int) {
 	k := originKey(o)
 	if stage > x.rejectedAt[k] {
 		x.rejectedAt[k] = stage
+	}
+}
+
+// noteIn records the origins of the records a Flusher got (see noteOut).
+func (t *transformRT) noteIn(in *record.Batch) {
+	if t.open == nil {
+		t.open = map[string]bool{}
+	}
+	for _, r := range in.Records {
+		k := originKey(r.Origin)
+		if _, ok := t.open[k]; !ok {
+			t.open[k] = false
+		}
+	}
+}
+
+// noteOut marks the origins of what a Flusher passed on or rejected; those
+// still unmarked after its Flush it filtered out. An origin it never got
+// makes the step unlinked.
+func (t *transformRT) noteOut(out *record.Batch) {
+	mark := func(o record.Origin) {
+		k := originKey(o)
+		if _, ok := t.open[k]; !ok {
+			if t.unlinked == "" {
+				t.unlinked = o.String()
+			}
+			return
+		}
+		t.open[k] = true
+	}
+	for _, r := range out.Records {
+		mark(r.Origin)
+	}
+	for _, r := range out.Rejects {
+		mark(r.Record.Origin)
 	}
 }
 
