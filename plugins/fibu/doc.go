@@ -18,7 +18,7 @@
 //
 // The column tables (columns_gen.go) are generated from DATEV's official sample files in
 // testdata by `go generate ./plugins/fibu` (internal/gencolumns); TestColumnsGenUpToDate fails
-// when they are stale. Formats and field rules: /work/shared/domain/fibu-kassenzeichen.md §1
+// when they are stale. Formats and field rules: shared/domain/fibu-kassenzeichen.md §1
 // and https://developer.datev.de/datev/platform/de/dtvf/formate/buchungsstapel.
 //
 // Performance: the EXTF writer formats rows without allocating (about 1.5 µs and 0 allocations

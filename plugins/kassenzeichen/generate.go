@@ -1,7 +1,7 @@
 // Package kassenzeichen generates and validates municipal cash references (Kassenzeichen):
 // per-tenant segments (constants, fiscal year, Einnahmeart by product, customer number, a
 // running number from a persistent sequence), a check digit (plugins/sdk/checkdigit) and a
-// display mask. There is no national format; see /work/shared/domain/fibu-kassenzeichen.md §3.
+// display mask. There is no national format; see shared/domain/fibu-kassenzeichen.md §3.
 //
 // The export of Sollstellungen is layout.write with a Sollstellung layout
 // (pipelines/layouts/sollstellung-fixed.yaml); there is deliberately no kassenzeichen.export

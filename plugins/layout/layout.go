@@ -2,7 +2,7 @@
 // (Sollstellungen/Annahmeanordnungen): delimited and fixed-width records, optional Vorsatz
 // (header) and Nachsatz (trailer) records with record counts and control sums. A layout is a
 // YAML file (e.g. pipelines/layouts/sollstellung-fixed.yaml) referenced by the layout.write
-// sink and the layout.read source; see /work/shared/domain/fibu-kassenzeichen.md §3.4–3.6.
+// sink and the layout.read source; see shared/domain/fibu-kassenzeichen.md §3.4–3.6.
 //
 // Layout file (all keys snake_case; errors are reported as file:line:col):
 //

@@ -20,7 +20,7 @@
 //
 // The rules come from the DK "Anlage 3" specification (V3.9, GBIC_5), the
 // EPC SDD/SCT implementation guidelines and the schema annotations; see
-// /work/shared/domain/sepa.md of the project notes for the sources.
+// shared/domain/sepa.md of the project notes for the sources.
 //
 // Memory: the writers stream. Transactions are written to one scratch file
 // per payment-information group (Output.Temp) while counts and control sums

@@ -1,5 +1,5 @@
 // Package checkdigit computes and validates check digits of reference numbers such as the
-// municipal Kassenzeichen (see /work/shared/domain/fibu-kassenzeichen.md §3.3).
+// municipal Kassenzeichen (see shared/domain/fibu-kassenzeichen.md §3.3).
 //
 // No check-digit scheme is standardised for Kassenzeichen, so the methods are pluggable:
 //
