@@ -2,7 +2,6 @@ package sepa
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -157,19 +156,7 @@ type pain001Sink struct {
 
 // Write implements sdk.Sink.
 func (s *pain001Sink) Write(ctx context.Context, b *record.Batch) ([]record.Reject, error) {
-	var rejects []record.Reject
-	for i := range b.Records {
-		r := b.Records[i]
-		if err := s.writeOne(r); err != nil {
-			var re *rejectErr
-			if errors.As(err, &re) {
-				rejects = append(rejects, record.Reject{Record: r, Step: s.step, Field: re.field, Reason: re.reason})
-				continue
-			}
-			return rejects, err
-		}
-	}
-	return rejects, ctx.Err()
+	return writeEach(ctx, b, s.step, s.writeOne)
 }
 
 type sctTx struct {
@@ -274,15 +261,9 @@ func (s *pain001Sink) encodeTx(t *sctTx) {
 		x.close(5, "FinInstnId")
 		x.close(4, "CdtrAgt")
 	}
-	x.open(4, "Cdtr")
-	x.leaf(5, "Nm", t.name)
-	x.close(4, "Cdtr")
+	x.party(4, "Cdtr", t.name)
 	x.ibanAcct(4, "CdtrAcct", t.iban)
-	if t.remit != "" {
-		x.open(4, "RmtInf")
-		x.leaf(5, "Ustrd", t.remit)
-		x.close(4, "RmtInf")
-	}
+	x.remittance(4, t.remit)
 	x.close(3, "CdtTrfTxInf")
 }
 
@@ -298,28 +279,12 @@ func (s *pain001Sink) Close(ctx context.Context) error {
 	}
 	cfg := &s.e.cfg
 	x := &xbuf{b: make([]byte, 0, 4096)}
-	x.b = append(x.b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"...)
-	x.b = append(x.b, `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:`+cfg.Version+`" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">`+"\n"...)
-	x.open(1, "CstmrCdtTrfInitn")
-	x.open(2, "GrpHdr")
-	x.leaf(3, "MsgId", s.msgID)
-	x.leaf(3, "CreDtTm", creDtTm(s.e.env))
-	x.intLeaf(3, "NbOfTxs", s.n)
-	x.centsLeaf(3, "CtrlSum", s.cents)
-	x.open(3, "InitgPty")
-	x.leaf(4, "Nm", cfg.InitiatingParty)
-	x.close(3, "InitgPty")
-	x.close(2, "GrpHdr")
+	x.docStart(cfg.Version, "CstmrCdtTrfInitn", s.msgID, creDtTm(s.e.env), s.n, s.cents, cfg.InitiatingParty)
 	for i, g := range s.groups.sorted() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		x.open(2, "PmtInf")
-		x.leaf(3, "PmtInfId", fmt.Sprintf("%s-%d", s.msgID, i+1))
-		x.leaf(3, "PmtMtd", "TRF")
-		x.leaf(3, "BtchBookg", fmt.Sprint(cfg.BatchBooking))
-		x.intLeaf(3, "NbOfTxs", g.n)
-		x.centsLeaf(3, "CtrlSum", g.cents)
+		x.pmtInfStart(fmt.Sprintf("%s-%d", s.msgID, i+1), "TRF", cfg.BatchBooking, g.n, g.cents)
 		x.open(3, "PmtTpInf")
 		x.open(4, "SvcLvl")
 		x.leaf(5, "Cd", "SEPA")
@@ -332,25 +297,18 @@ func (s *pain001Sink) Close(ctx context.Context) error {
 			x.leaf(4, "Dt", g.key.date.String())
 			x.close(3, "ReqdExctnDt")
 		}
-		x.open(3, "Dbtr")
-		x.leaf(4, "Nm", cfg.Debtor.Name)
-		x.close(3, "Dbtr")
+		x.party(3, "Dbtr", cfg.Debtor.Name)
 		x.ibanAcct(3, "DbtrAcct", cfg.Debtor.IBAN)
 		x.agent(3, "DbtrAgt", s.bicTag(), cfg.Debtor.BIC)
 		x.leaf(3, "ChrgBr", "SLEV")
-		if _, err := s.out.W.Write(x.b); err != nil {
-			return fmt.Errorf("writing %s: %w", s.out.Name, err)
+		if err := x.flushTo(s.out.W, s.out.Name); err != nil {
+			return err
 		}
-		x.b = x.b[:0]
 		if err := g.copyTo(s.out.W); err != nil {
 			return fmt.Errorf("%s: %w", s.out.Name, err)
 		}
 		x.close(2, "PmtInf")
 	}
-	x.close(1, "CstmrCdtTrfInitn")
-	x.b = append(x.b, "</Document>\n"...)
-	if _, err := s.out.W.Write(x.b); err != nil {
-		return fmt.Errorf("writing %s: %w", s.out.Name, err)
-	}
-	return nil
+	x.docEnd("CstmrCdtTrfInitn")
+	return x.flushTo(s.out.W, s.out.Name)
 }

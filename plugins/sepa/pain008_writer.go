@@ -269,19 +269,7 @@ type pain008Sink struct {
 
 // Write implements sdk.Sink.
 func (s *pain008Sink) Write(ctx context.Context, b *record.Batch) ([]record.Reject, error) {
-	var rejects []record.Reject
-	for i := range b.Records {
-		r := b.Records[i]
-		if err := s.writeOne(r); err != nil {
-			var re *rejectErr
-			if errors.As(err, &re) {
-				rejects = append(rejects, record.Reject{Record: r, Step: s.step, Field: re.field, Reason: re.reason})
-				continue
-			}
-			return rejects, err
-		}
-	}
-	return rejects, ctx.Err()
+	return writeEach(ctx, b, s.step, s.writeOne)
 }
 
 // sddTx is one checked transaction.
@@ -516,15 +504,9 @@ func (s *pain008Sink) encodeTx(t *sddTx) {
 	x.close(5, "MndtRltdInf")
 	x.close(4, "DrctDbtTx")
 	x.agent(4, "DbtrAgt", s.bicTag(), t.bic)
-	x.open(4, "Dbtr")
-	x.leaf(5, "Nm", t.name)
-	x.close(4, "Dbtr")
+	x.party(4, "Dbtr", t.name)
 	x.ibanAcct(4, "DbtrAcct", t.iban)
-	if t.remit != "" {
-		x.open(4, "RmtInf")
-		x.leaf(5, "Ustrd", t.remit)
-		x.close(4, "RmtInf")
-	}
+	x.remittance(4, t.remit)
 	x.close(3, "DrctDbtTxInf")
 }
 
@@ -540,18 +522,7 @@ func (s *pain008Sink) Close(ctx context.Context) error {
 	}
 	cfg := &s.e.cfg
 	x := &xbuf{b: make([]byte, 0, 4096)}
-	x.b = append(x.b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"...)
-	x.b = append(x.b, `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:`+cfg.Version+`" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">`+"\n"...)
-	x.open(1, "CstmrDrctDbtInitn")
-	x.open(2, "GrpHdr")
-	x.leaf(3, "MsgId", s.msgID)
-	x.leaf(3, "CreDtTm", creDtTm(s.e.env))
-	x.intLeaf(3, "NbOfTxs", s.n)
-	x.centsLeaf(3, "CtrlSum", s.cents)
-	x.open(3, "InitgPty")
-	x.leaf(4, "Nm", cfg.InitiatingParty)
-	x.close(3, "InitgPty")
-	x.close(2, "GrpHdr")
+	x.docStart(cfg.Version, "CstmrDrctDbtInitn", s.msgID, creDtTm(s.e.env), s.n, s.cents, cfg.InitiatingParty)
 	if err := s.flush(x); err != nil {
 		return err
 	}
@@ -559,12 +530,7 @@ func (s *pain008Sink) Close(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		x.open(2, "PmtInf")
-		x.leaf(3, "PmtInfId", fmt.Sprintf("%s-%d", s.msgID, i+1))
-		x.leaf(3, "PmtMtd", "DD")
-		x.leaf(3, "BtchBookg", fmt.Sprint(cfg.BatchBooking))
-		x.intLeaf(3, "NbOfTxs", g.n)
-		x.centsLeaf(3, "CtrlSum", g.cents)
+		x.pmtInfStart(fmt.Sprintf("%s-%d", s.msgID, i+1), "DD", cfg.BatchBooking, g.n, g.cents)
 		x.open(3, "PmtTpInf")
 		x.open(4, "SvcLvl")
 		x.leaf(5, "Cd", "SEPA")
@@ -575,9 +541,7 @@ func (s *pain008Sink) Close(ctx context.Context) error {
 		x.leaf(4, "SeqTp", g.key.seq)
 		x.close(3, "PmtTpInf")
 		x.leaf(3, "ReqdColltnDt", g.key.date.String())
-		x.open(3, "Cdtr")
-		x.leaf(4, "Nm", cfg.Creditor.Name)
-		x.close(3, "Cdtr")
+		x.party(3, "Cdtr", cfg.Creditor.Name)
 		x.ibanAcct(3, "CdtrAcct", cfg.Creditor.IBAN)
 		x.agent(3, "CdtrAgt", s.bicTag(), cfg.Creditor.BIC)
 		x.leaf(3, "ChrgBr", "SLEV")
@@ -592,15 +556,25 @@ func (s *pain008Sink) Close(ctx context.Context) error {
 		}
 		x.close(2, "PmtInf")
 	}
-	x.close(1, "CstmrDrctDbtInitn")
-	x.b = append(x.b, "</Document>\n"...)
+	x.docEnd("CstmrDrctDbtInitn")
 	return s.flush(x)
 }
 
-func (s *pain008Sink) flush(x *xbuf) error {
-	if _, err := s.out.W.Write(x.b); err != nil {
-		return fmt.Errorf("writing %s: %w", s.out.Name, err)
+func (s *pain008Sink) flush(x *xbuf) error { return x.flushTo(s.out.W, s.out.Name) }
+
+// writeEach writes the records of b with one, turning a *rejectErr into a
+// reject of that record (the file stays valid) and stopping at any other error.
+func writeEach(ctx context.Context, b *record.Batch, step string, one func(record.Record) error) ([]record.Reject, error) {
+	var rejects []record.Reject
+	for _, r := range b.Records {
+		if err := one(r); err != nil {
+			var re *rejectErr
+			if errors.As(err, &re) {
+				rejects = append(rejects, record.Reject{Record: r, Step: step, Field: re.field, Reason: re.reason})
+				continue
+			}
+			return rejects, err
+		}
 	}
-	x.b = x.b[:0]
-	return nil
+	return rejects, ctx.Err()
 }

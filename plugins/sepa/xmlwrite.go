@@ -1,6 +1,8 @@
 package sepa
 
 import (
+	"fmt"
+	"io"
 	"strconv"
 	"unicode/utf8"
 )
@@ -120,3 +122,64 @@ func appendEscaped(b []byte, s string) []byte {
 
 // runeLen is the length in characters, which is what the schema limits count.
 func runeLen(s string) int { return utf8.RuneCountInString(s) }
+
+// docStart writes the XML declaration, the Document element of the message
+// version, the message root and the group header that pain.001 and
+// pain.008 share (exact totals known only at Close).
+func (x *xbuf) docStart(version, root, msgID, created string, n, cents int64, initiator string) {
+	x.b = append(x.b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"...)
+	x.b = append(x.b, `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:`+version+`" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">`+"\n"...)
+	x.open(1, root)
+	x.open(2, "GrpHdr")
+	x.leaf(3, "MsgId", msgID)
+	x.leaf(3, "CreDtTm", created)
+	x.intLeaf(3, "NbOfTxs", n)
+	x.centsLeaf(3, "CtrlSum", cents)
+	x.open(3, "InitgPty")
+	x.leaf(4, "Nm", initiator)
+	x.close(3, "InitgPty")
+	x.close(2, "GrpHdr")
+}
+
+// docEnd closes the message root and the Document.
+func (x *xbuf) docEnd(root string) {
+	x.close(1, root)
+	x.b = append(x.b, "</Document>\n"...)
+}
+
+// pmtInfStart opens a payment information block with its id, method
+// (TRF or DD), batch booking flag and the block's totals.
+func (x *xbuf) pmtInfStart(id, method string, batchBooking bool, n, cents int64) {
+	x.open(2, "PmtInf")
+	x.leaf(3, "PmtInfId", id)
+	x.leaf(3, "PmtMtd", method)
+	x.leaf(3, "BtchBookg", strconv.FormatBool(batchBooking))
+	x.intLeaf(3, "NbOfTxs", n)
+	x.centsLeaf(3, "CtrlSum", cents)
+}
+
+// party writes <tag><Nm>name</Nm></tag> at depth d.
+func (x *xbuf) party(d int, tag, name string) {
+	x.open(d, tag)
+	x.leaf(d+1, "Nm", name)
+	x.close(d, tag)
+}
+
+// remittance writes unstructured remittance text at depth d, if there is any.
+func (x *xbuf) remittance(d int, text string) {
+	if text == "" {
+		return
+	}
+	x.open(d, "RmtInf")
+	x.leaf(d+1, "Ustrd", text)
+	x.close(d, "RmtInf")
+}
+
+// flushTo writes what is buffered to w (the output called name) and empties the buffer.
+func (x *xbuf) flushTo(w io.Writer, name string) error {
+	if _, err := w.Write(x.b); err != nil {
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	x.b = x.b[:0]
+	return nil
+}
