@@ -221,45 +221,15 @@ func PluginFromDescribe(d *pb.DescribeResponse, connect Connect) (sdk.Plugin, er
 		name := c.Name
 		switch {
 		case comp.Kind == sdk.KindSource && comp.IO == sdk.IOFile:
-			comp.NewDecoder = func(ctx context.Context, cfg sdk.Config, env sdk.Env) (sdk.Decoder, error) {
-				in, err := open(ctx, connect, name, cfg, env)
-				if err != nil {
-					return nil, err
-				}
-				return &decoder{in}, nil
-			}
+			comp.NewDecoder = ctor(connect, name, func(in *inst) sdk.Decoder { return &decoder{in} })
 		case comp.Kind == sdk.KindSource && comp.IO == sdk.IONone:
-			comp.NewSource = func(ctx context.Context, cfg sdk.Config, env sdk.Env) (sdk.Source, error) {
-				in, err := open(ctx, connect, name, cfg, env)
-				if err != nil {
-					return nil, err
-				}
-				return &source{inst: in}, nil
-			}
+			comp.NewSource = ctor(connect, name, func(in *inst) sdk.Source { return &source{inst: in} })
 		case comp.Kind == sdk.KindTransform && comp.IO == sdk.IONone:
-			comp.NewTransform = func(ctx context.Context, cfg sdk.Config, env sdk.Env) (sdk.Transform, error) {
-				in, err := open(ctx, connect, name, cfg, env)
-				if err != nil {
-					return nil, err
-				}
-				return &transform{inst: in}, nil
-			}
+			comp.NewTransform = ctor(connect, name, func(in *inst) sdk.Transform { return &transform{inst: in} })
 		case comp.Kind == sdk.KindSink && comp.IO == sdk.IOFile:
-			comp.NewEncoder = func(ctx context.Context, cfg sdk.Config, env sdk.Env) (sdk.Encoder, error) {
-				in, err := open(ctx, connect, name, cfg, env)
-				if err != nil {
-					return nil, err
-				}
-				return &encoder{in}, nil
-			}
+			comp.NewEncoder = ctor(connect, name, func(in *inst) sdk.Encoder { return &encoder{in} })
 		case comp.Kind == sdk.KindSink && comp.IO == sdk.IONone:
-			comp.NewSink = func(ctx context.Context, cfg sdk.Config, env sdk.Env) (sdk.Sink, error) {
-				in, err := open(ctx, connect, name, cfg, env)
-				if err != nil {
-					return nil, err
-				}
-				return &sink{inst: in}, nil
-			}
+			comp.NewSink = ctor(connect, name, func(in *inst) sdk.Sink { return &sink{inst: in} })
 		default:
 			return sdk.Plugin{}, fmt.Errorf("component %q: unknown kind %q with io %q", c.Name, c.Kind, c.Io)
 		}
@@ -374,6 +344,19 @@ type inst struct {
 
 func (i *inst) op(what string) string {
 	return fmt.Sprintf("%s of batch %d (%s)", what, i.batches, i.comp)
+}
+
+// ctor returns a component constructor that opens the remote component
+// name and wraps the instance as the sdk interface T.
+func ctor[T any](connect Connect, name string, wrap func(*inst) T) func(context.Context, sdk.Config, sdk.Env) (T, error) {
+	return func(ctx context.Context, cfg sdk.Config, env sdk.Env) (T, error) {
+		in, err := open(ctx, connect, name, cfg, env)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return wrap(in), nil
+	}
 }
 
 func open(ctx context.Context, connect Connect, comp string, cfg sdk.Config, env sdk.Env) (*inst, error) {
