@@ -29,6 +29,7 @@ func (l *loader) step(n *yaml.Node, section string, index int) *Step {
 	}
 	ps := l.pairs(n)
 	var typeNode *yaml.Node
+	var checkedAs string // the component type the step's config is checked as
 	for _, kv := range ps {
 		if kv.key.Value == "type" {
 			typeNode = kv.val
@@ -37,17 +38,26 @@ func (l *loader) step(n *yaml.Node, section string, index int) *Step {
 	if typeNode == nil {
 		l.diags.Errorf(s.Pos, "missing-key", "missing required key \"type\" in %s", s.ID)
 	} else if t, ok := l.stringValue(typeNode, "type"); ok {
-		s.Type = t
+		s.Type, checkedAs = t, t
 		s.positions["#type"] = l.posOf(typeNode)
 		c, plugin, found := l.reg.Lookup(t)
+		want := map[string]sdk.Kind{"source": sdk.KindSource, "transforms": sdk.KindTransform, "sinks": sdk.KindSink}[section]
 		if !found {
 			d := diag.Errorf(l.posOf(typeNode), "unknown-type", "unknown component type %q", t)
 			if sug := suggest(t, l.reg.Names()); sug != "" {
 				d.Hint = fmt.Sprintf("did you mean %q?", sug)
+				// Recover like a compiler: check the rest of the step and
+				// everything downstream as if the suggestion had been
+				// written, so one typo in a type does not hide the errors
+				// behind it (a misspelled source would otherwise leave
+				// every later expression unchecked). The pipeline stays
+				// invalid: the error above is already recorded.
+				if sc, sp, ok := l.reg.Lookup(sug); ok && sc.Kind == want {
+					s.Component, s.Plugin, checkedAs = sc, sp, sug
+				}
 			}
 			l.diags.Add(d)
 		} else {
-			want := map[string]sdk.Kind{"source": sdk.KindSource, "transforms": sdk.KindTransform, "sinks": sdk.KindSink}[section]
 			if c.Kind != want {
 				l.diags.Errorf(l.posOf(typeNode), "wrong-section", "%s is a %s, not a %s: it belongs under %s", t, c.Kind, want, sectionOf(c.Kind))
 			} else {
@@ -78,7 +88,7 @@ func (l *loader) step(n *yaml.Node, section string, index int) *Step {
 		case k.Value == "path" && (fileIO || !known || !specHasPath):
 			pathSeen = true
 			if known && !fileIO {
-				l.diags.Errorf(l.posOf(k), "unknown-key", "key \"path\" is not allowed: %s does not read or write files", s.Type)
+				l.diags.Errorf(l.posOf(k), "unknown-key", "key \"path\" is not allowed: %s does not read or write files", checkedAs)
 				continue
 			}
 			if p, ok := l.stringValue(v, "path"); ok {
@@ -132,7 +142,7 @@ func (l *loader) step(n *yaml.Node, section string, index int) *Step {
 		}
 	}
 	before := len(l.diags.Errors())
-	cfg := l.object(s, spec.Fields, cfgPairs, "", s.Pos, fmt.Sprintf("for %s", s.Type), extra)
+	cfg := l.object(s, spec.Fields, cfgPairs, "", s.Pos, fmt.Sprintf("for %s", checkedAs), extra)
 	s.Config = sdk.ApplyDefaults(spec, sdk.Config(cfg))
 	s.hasErrors = len(l.diags.Errors()) > before
 	return s
