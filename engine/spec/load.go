@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -129,8 +128,6 @@ func Load(file string, src []byte, reg Registry, opts LoadOptions) (*Pipeline, d
 	return p, l.diags
 }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+): (.*)`)
-
 // parse parses src into the root mapping node.
 func (l *loader) parse() (root *yaml.Node, ok bool) {
 	defer func() {
@@ -141,21 +138,7 @@ func (l *loader) parse() (root *yaml.Node, ok bool) {
 	}()
 	var doc yaml.Node
 	if err := yaml.Unmarshal(l.src, &doc); err != nil {
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		for _, part := range strings.Split(msg, "\n") {
-			part = strings.TrimSpace(part)
-			if part == "" || part == "unmarshal errors:" {
-				continue
-			}
-			pos := diag.Pos{File: l.file}
-			if m := yamlLineRE.FindStringSubmatch(part); m != nil {
-				pos.Line, _ = strconv.Atoi(m[1])
-				part = m[2]
-			} else {
-				pos.Line = 1
-			}
-			l.diags.Errorf(pos, "yaml", "invalid YAML: %s", part)
-		}
+		l.diags = append(l.diags, yamlSyntaxErrors(l.file, l.src, err)...)
 		return nil, false
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
