@@ -23,7 +23,11 @@
 //
 // Sources with IO file: the `path` glob is matched relative to the pipeline
 // directory; matches are read in name order; no match is an error ("no
-// input matches <glob>"). Record origins name the file as matched by the
+// input matches <glob>"). A source with `exchange:` reads a drop-folder
+// inbox instead (exchange.go); an inbox without a complete file ends the
+// run as exchange.on_empty says: ok (default) or warning commit a run that
+// built no component and wrote nothing, with Report.Message "inbox <dir>:
+// no files matching <pattern>" and the watermark held; error fails it. Record origins name the file as matched by the
 // glob, relative to the pipeline file (so reports do not depend on the
 // current directory).
 //
@@ -54,10 +58,13 @@
 // to the reject file: CSV (UTF-8, LF) with the columns origin, step, field,
 // reason, record (the record's fields as a JSON object in schema order,
 // values as canonical text). Its path is `rejects.path` or, by default, the
-// first file sink's final path plus ".rejects.csv" (or
-// "<pipeline>.rejects.csv" next to the pipeline file when there is no file
-// sink). It is written atomically like the other outputs and only when
-// there are rejects. The step column is the step's name (`name:` or
+// first file sink's final path (without a trailing ".age") plus
+// ".rejects.csv" (or "<pipeline>.rejects.csv" next to the pipeline file
+// when there is no file sink). It is encrypted with age like a sink's
+// output when `rejects.encrypt` is set or, on the default path, when that
+// first file sink encrypts (then its name ends in ".age";
+// spec.DefaultRejectsPath). It is written atomically like the other
+// outputs and only when there are rejects. The step column is the step's name (`name:` or
 // "<section>[i]"), whatever the component put into Reject.Step.
 //
 // on_error.policy "fail" aborts the run at the first reject (ERROR, nothing

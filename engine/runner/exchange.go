@@ -14,6 +14,7 @@ import (
 
 	"github.com/kontor-etl/kontor/engine/diag"
 	"github.com/kontor-etl/kontor/engine/spec"
+	"github.com/kontor-etl/kontor/engine/state"
 	"github.com/kontor-etl/kontor/plugins/sdk/dropfolder"
 	"github.com/kontor-etl/kontor/plugins/sdk/httpclient"
 )
@@ -103,6 +104,7 @@ func (x *execution) inputs(ctx context.Context) error {
 		return filepath.ToSlash(p)
 	}
 	var lines []string
+	var vetoed []string
 	for _, name := range ready {
 		if x.opts.DryRun {
 			x.src.files = append(x.src.files, filepath.Join(inbox, name))
@@ -112,6 +114,9 @@ func (x *execution) inputs(ctx context.Context) error {
 		c, err := f.Claim(ctx, name)
 		if errors.Is(err, dropfolder.ErrGone) || errors.Is(err, dropfolder.ErrVetoed) {
 			x.log.Warn("input file not taken", "file", rel(name), "reason", x.red.S(err.Error()))
+			if errors.Is(err, dropfolder.ErrVetoed) {
+				vetoed = append(vetoed, name)
+			}
 			continue
 		}
 		if err != nil {
@@ -125,15 +130,122 @@ func (x *execution) inputs(ctx context.Context) error {
 		}
 	}
 	if len(x.src.files) == 0 {
-		return fmt.Errorf("%s: no input ready in %s (pattern %s)", display(s), filepath.Dir(s.Path), filepath.Base(s.Path))
+		msg, err := x.emptyInbox(f, ready, vetoed)
+		if err != nil {
+			return fmt.Errorf("%s: exchange: %w", display(s), err)
+		}
+		if len(vetoed) > 0 || ex.OnEmpty == "error" {
+			return fmt.Errorf("%s: no input ready: %s", display(s), msg)
+		}
+		x.empty = msg
+		return nil
 	}
 	if len(lines) > 0 {
 		if err := x.run.Put(ctx, exchangeStateKey, strings.Join(lines, "\n")); err != nil {
 			return fmt.Errorf("%s: exchange: recording the claimed files: %w", display(s), err)
 		}
 	}
+	if x.p.State.Incremental && !x.opts.DryRun {
+		// This run reads files: the watermark moves with it again.
+		if err := x.run.Put(ctx, heldWatermarkKey, ""); err != nil {
+			return fmt.Errorf("%s: exchange: %w", display(s), err)
+		}
+	}
 	x.log.Info("input files claimed", "files", len(x.src.files), "inbox", filepath.Dir(s.Path))
 	return nil
+}
+
+// emptyInbox describes an inbox without a file to read: "inbox <dir>: no
+// files matching <pattern>", with the files still incomplete or vetoed.
+func (x *execution) emptyInbox(f *dropfolder.Folder, ready, vetoed []string) (string, error) {
+	s := x.p.Source
+	where := fmt.Sprintf("inbox %s: ", filepath.ToSlash(filepath.Dir(s.Path)))
+	pattern := filepath.Base(s.Path)
+	if len(vetoed) > 0 {
+		return where + fmt.Sprintf("the before hook refused every complete file matching %s (%s)", pattern, strings.Join(vetoed, ", ")), nil
+	}
+	incomplete, err := f.Incomplete(ready)
+	if err != nil {
+		return "", err
+	}
+	if len(incomplete) == 0 {
+		return where + "no files matching " + pattern, nil
+	}
+	waiting := "still being written"
+	if ex := s.Exchange; ex.Marker != "" {
+		waiting = "waiting for its " + ex.Marker + " marker"
+		if len(incomplete) > 1 {
+			waiting = "waiting for their " + ex.Marker + " markers"
+		}
+	}
+	return where + fmt.Sprintf("no complete files matching %s (%d %s: %s)", pattern, len(incomplete), waiting, strings.Join(incomplete, ", ")), nil
+}
+
+// commitEmpty ends a run whose inbox had nothing to read (exchange.on_empty
+// ok or warning): nothing was built, nothing is written or published; the
+// run is committed with zero records, and for an incremental pipeline the
+// watermark is held (see heldWatermarkKey).
+func (x *execution) commitEmpty(ctx context.Context) error {
+	status := state.StatusOK
+	if x.p.Source.Exchange.OnEmpty == "warning" {
+		status = state.StatusWarning
+	}
+	if x.p.State.Incremental && !x.opts.DryRun {
+		held := ""
+		if x.wmOK {
+			held = x.wm.UTC().Format(time.RFC3339Nano)
+		}
+		if err := x.run.Put(ctx, heldWatermarkKey, x.start.UTC().Format(time.RFC3339Nano)+"\t"+held); err != nil {
+			return fmt.Errorf("holding the watermark: %w", err)
+		}
+	}
+	x.end = x.opts.Now()
+	if x.opts.DryRun {
+		fmt.Fprintf(x.opts.Stdout, "dry run of %s: nothing written, state unchanged\n%s\n", x.p.Name, x.empty)
+	}
+	if err := x.run.Commit(ctx, x.result(status, nil)); err != nil {
+		return fmt.Errorf("committing run: %w", err)
+	}
+	x.committed = true
+	x.status = string(status)
+	x.log.Info("run finished", "status", status, "message", x.empty)
+	return nil
+}
+
+// heldWatermarkKey keeps an incremental pipeline's watermark where it was
+// across runs that found the inbox empty. The store's watermark is the
+// start of the last OK/WARNING run, which would be the empty run, so an
+// empty run records "<its start>\t<the watermark it saw>" (RFC 3339, ""
+// for none) and a run that reads files clears it. The next run takes the
+// held watermark when the store's is that empty run's start.
+const heldWatermarkKey = "#exchange/held-watermark"
+
+// heldWatermark applies heldWatermarkKey to the store's watermark wm.
+func (x *execution) heldWatermark(ctx context.Context, wm time.Time, ok bool) (time.Time, bool, error) {
+	if !ok || x.p.Source == nil || x.p.Source.Exchange == nil {
+		return wm, ok, nil
+	}
+	v, found, err := x.run.Get(ctx, heldWatermarkKey)
+	if err != nil {
+		return wm, ok, fmt.Errorf("reading the held watermark: %w", err)
+	}
+	startText, heldText, _ := strings.Cut(v, "\t")
+	if !found || startText == "" {
+		return wm, ok, nil
+	}
+	start, err := time.Parse(time.RFC3339Nano, startText)
+	// Stores keep times in microseconds.
+	if err != nil || wm.Sub(start).Abs() >= time.Millisecond {
+		return wm, ok, nil
+	}
+	if heldText == "" {
+		return time.Time{}, false, nil
+	}
+	held, err := time.Parse(time.RFC3339Nano, heldText)
+	if err != nil {
+		return wm, ok, nil
+	}
+	return held, true, nil
 }
 
 func claimLine(name string, info os.FileInfo) string {

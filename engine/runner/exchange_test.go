@@ -114,9 +114,20 @@ func TestExchangeInbox(t *testing.T) {
 		t.Fatalf("rejects %+v", rep.Rejects)
 	}
 
-	// Run 4: nothing left.
-	if rep, err = run(exchangePipeline(dir, ex)); err == nil || !strings.Contains(err.Error(), "no input ready in in") {
-		t.Fatalf("run 4: %v %s", err, rep.Status)
+	// Run 4: nothing left: OK (on_empty defaults to ok), and run 3's
+	// delivery is left alone.
+	rep, err = run(exchangePipeline(dir, ex))
+	if err != nil || rep.Status != "OK" || rep.Message != "inbox in: no files matching *.txt" {
+		t.Fatalf("run 4: %v %s %q", err, rep.Status, rep.Message)
+	}
+	if got := readFile(t, filepath.Join(dir, "out/result.txt")); !strings.HasPrefix(got, "# header\nb1\n") {
+		t.Fatalf("run 4 replaced the delivered output: %q", got)
+	}
+
+	// Run 5: with on_empty: error an empty inbox fails the run.
+	ex.OnEmpty = "error"
+	if rep, err = run(exchangePipeline(dir, ex)); err == nil || rep.ExitCode != 1 || !strings.Contains(err.Error(), "no input ready: inbox in: no files matching *.txt") {
+		t.Fatalf("run 5: %v %s", err, rep.Status)
 	}
 }
 

@@ -152,6 +152,10 @@ func (o *outFile) newScratch() (sdk.TempFile, error) {
 		return nil, fmt.Errorf("creating scratch file: %w", err)
 	}
 	o.scratch = append(o.scratch, f)
+	if o.enc != nil {
+		// An encrypting output: the scratch file must not hold plaintext.
+		return newSealedScratch(f)
+	}
 	return f, nil
 }
 

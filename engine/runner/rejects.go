@@ -6,18 +6,23 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"filippo.io/age"
+
 	"github.com/kontor-etl/kontor/engine/record"
 )
 
 // rejectFile writes rejects as CSV to a temporary output, created on the
-// first reject.
+// first reject; encrypted with age to recipients when there are any
+// (rejects.encrypt, or inherited from the first file sink).
 type rejectFile struct {
-	final string
-	run   string
-	red   redactor
-	out   *outFile
-	w     *csv.Writer
-	buf   bytes.Buffer
+	final      string
+	run        string
+	red        redactor
+	encrypted  bool
+	recipients []age.Recipient
+	out        *outFile
+	w          *csv.Writer
+	buf        bytes.Buffer
 }
 
 var rejectHeader = []string{"origin", "step", "field", "reason", "record"}
@@ -29,6 +34,11 @@ func (f *rejectFile) write(r record.Reject) error {
 			return fmt.Errorf("reject file: %w", err)
 		}
 		f.out = o
+		if f.encrypted {
+			if err := o.encryptTo(f.recipients); err != nil {
+				return fmt.Errorf("reject file: %w", err)
+			}
+		}
 		f.w = csv.NewWriter(o.bw)
 		if err := f.w.Write(rejectHeader); err != nil {
 			return fmt.Errorf("reject file: %w", err)

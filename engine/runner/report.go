@@ -85,6 +85,10 @@ type Report struct {
 	Since    *time.Time `json:"since,omitempty"`
 	Recovery string     `json:"recovery,omitempty"`
 	Error    string     `json:"error,omitempty"`
+	// Message says why a committed run did no work: "inbox <dir>: no files
+	// matching <pattern>" for a drop-folder inbox without a complete file
+	// (exchange.on_empty ok or warning).
+	Message string `json:"message,omitempty"`
 	// Diagnostics are positioned configuration problems (status INVALID).
 	Diagnostics []string `json:"diagnostics,omitempty"`
 

@@ -140,8 +140,14 @@ type execution struct {
 	status string
 	diags  diag.List
 
-	src        *sourceRT
-	exch       *exchangeRT // drop-folder inbox of the source (exchange.go)
+	src  *sourceRT
+	exch *exchangeRT // drop-folder inbox of the source (exchange.go)
+	// empty is set when the inbox had nothing to read and on_empty lets the
+	// run end OK/WARNING: the report's message (exchange.go commitEmpty).
+	empty string
+	// wm is the watermark this run saw (after heldWatermark); wmOK false: none.
+	wm         time.Time
+	wmOK       bool
 	transforms []*transformRT
 	sinks      []*sinkRT
 	stepIndex  map[string]int // step id -> stage index (source 0, transforms 1.., sinks after)
@@ -249,6 +255,9 @@ func (x *execution) execute(ctx context.Context) (err error) {
 	if err := x.build(ctx); err != nil {
 		return err
 	}
+	if x.empty != "" {
+		return x.commitEmpty(ctx)
+	}
 	if err := x.stream(ctx); err != nil {
 		return err
 	}
@@ -309,23 +318,30 @@ func (x *execution) resolve(path string) string {
 	return filepath.Join(dir, path)
 }
 
-// rejectTemplate is the reject file's path template.
-func (x *execution) rejectTemplate() string {
-	if x.p.Rejects.Path != "" {
-		return x.p.Rejects.Path
+// rejectTemplate is the reject file's path template and its encryption
+// (nil: plaintext). The loader has already filled in the default path and
+// the inherited encryption (spec.RejectSink); the fallback here serves
+// pipelines built without the loader.
+func (x *execution) rejectTemplate() (string, *spec.Encryption) {
+	r := x.p.Rejects
+	if r.Path != "" {
+		return r.Path, r.Encrypt
 	}
 	for _, s := range x.p.Sinks {
 		if s.Component.IO == sdk.IOFile && s.Path != "" {
-			return s.Path + ".rejects.csv"
+			enc := r.Encrypt
+			if enc == nil {
+				enc = s.Encrypt
+			}
+			return spec.DefaultRejectsPath(s.Path, enc != nil), enc
 		}
 	}
-	return x.p.Name + ".rejects.csv"
+	return x.p.Name + ".rejects.csv", r.Encrypt
 }
 
 func (x *execution) setSince(ctx context.Context) error {
 	if !x.opts.Since.IsZero() {
 		x.since = x.opts.Since
-		return nil
 	}
 	if !x.p.State.Incremental {
 		return nil
@@ -334,7 +350,11 @@ func (x *execution) setSince(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reading watermark: %w", err)
 	}
-	if ok {
+	if wm, ok, err = x.heldWatermark(ctx, wm, ok); err != nil {
+		return err
+	}
+	x.wm, x.wmOK = wm, ok
+	if ok && x.opts.Since.IsZero() {
 		x.since = wm.Add(-x.p.State.Overlap)
 	}
 	return nil
@@ -345,7 +365,8 @@ func (x *execution) setSince(ctx context.Context) error {
 // already rolled forward a run that was interrupted while committing.
 func (x *execution) cleanStale() error {
 	vars := x.pathVars(x.runID)
-	tmpls := []string{x.rejectTemplate()}
+	rejects, _ := x.rejectTemplate()
+	tmpls := []string{rejects}
 	for _, s := range x.p.Sinks {
 		if s.Component.IO == sdk.IOFile {
 			tmpls = append(tmpls, s.Path)
@@ -423,6 +444,17 @@ func (x *execution) build(ctx context.Context) error {
 		if err := x.inputs(ctx); err != nil { // glob or drop folder (exchange.go)
 			return err
 		}
+		if x.empty != "" {
+			// Empty inbox (exchange.on_empty ok/warning): build nothing, so
+			// nothing is written, published or sent; the steps report zero.
+			for _, t := range p.Transforms {
+				x.transforms = append(x.transforms, &transformRT{step: t, closed: true})
+			}
+			for _, k := range p.Sinks {
+				x.sinks = append(x.sinks, &sinkRT{step: k, closed: true})
+			}
+			return nil
+		}
 		d, err := s.Component.NewDecoder(ctx, s.Config, x.env(s))
 		if err != nil {
 			return x.ctorErr(s, err)
@@ -499,7 +531,11 @@ func (x *execution) build(ctx context.Context) error {
 			rt.sink = sink
 		}
 	}
-	x.rejects = rejectFile{final: x.resolve(ExpandPath(x.rejectTemplate(), vars)), run: x.runID, red: x.red}
+	rejects, enc := x.rejectTemplate()
+	x.rejects = rejectFile{final: x.resolve(ExpandPath(rejects, vars)), run: x.runID, red: x.red}
+	if enc != nil {
+		x.rejects.encrypted, x.rejects.recipients = true, enc.Recipients
+	}
 	return nil
 }
 

@@ -48,6 +48,8 @@ func (x *execution) report(err error) *Report {
 	}
 	if err != nil {
 		rep.Error = err.Error()
+	} else {
+		rep.Message = x.empty
 	}
 	for _, r := range x.repRejects {
 		rep.Rejects = append(rep.Rejects, RejectReport{

@@ -37,7 +37,7 @@
 //	    name: clean
 //	    path: out/abos-clean.csv
 //	    when: amount > 0            # optional routing condition (bool expression), sinks only
-//	rejects: {path: out/abos.rejects.csv}         # default "<first file sink path>.rejects.csv"
+//	rejects: {path: out/abos.rejects.csv}         # default "<first file sink path>.rejects.csv"; see below
 //	on_error: {policy: reject, max_rejects: 100}  # policy fail|reject (default reject); max_rejects 0 = no limit
 //	state: {incremental: true, overlap: 10m}      # optional
 //	schedule: "*/5 * * * *"                       # optional: 5-field cron, @hourly, @daily, @every 10m, ...
@@ -48,6 +48,21 @@
 // inbox with atomic claim, done/ and error/ with status markers, requeue
 // of a failed run's files, before/after hooks; on sinks an outbox marker;
 // see Exchange). Every other key belongs to the component.
+//
+// # Rejects
+//
+// `rejects:` takes path (a template like a sink's) and encrypt (the block
+// of a file sink, see Encryption: same checks, same positions). The rejects
+// file holds the rejected records themselves, so it follows the outputs'
+// encryption: without rejects.path, the path derives from the first file
+// sink (DefaultRejectsPath) and, without an encrypt block of its own, the
+// rejects inherit that sink's encryption (RejectSink.EncryptFrom), e.g.
+// out/x.csv.age gives the encrypted out/x.csv.rejects.csv.age. An explicit
+// rejects.path without encrypt is written in plaintext; when any sink
+// encrypts, the loader then warns ("plaintext-rejects"; an error with
+// LoadOptions.Strict / kontor lint --strict). There is no way to silence
+// the warning other than encrypting the rejects: encrypt is a mapping, and
+// "encrypt: false" would make the key two types.
 //
 // # Values
 //

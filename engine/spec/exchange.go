@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"time"
@@ -29,6 +30,7 @@ import (
 //	    done: in/done
 //	    error: in/error
 //	    on_error: requeue     # what a failed run does with its files: requeue (default) or error
+//	    on_empty: ok          # a run that finds no complete file: ok (default), warning or error
 //	    max_attempts: 3       # with requeue: after this many failed runs a file goes to error/ (default 0: never)
 //	    before: {command: [bin/check-upload]}            # may veto a file (non-zero exit / non-2xx)
 //	    after: {webhook: {url: "https://erp.example/hook"}, timeout: 30s}
@@ -39,10 +41,29 @@ import (
 // go back to the inbox with NAME.err beside them (reason and attempt count)
 // and the next run takes them again (on_error: requeue), or they go to
 // error/ with NAME.err (on_error: error; move a file back into the inbox to
-// process it again). A file still being written is never taken; an inbox
-// without a complete file ends the run ERROR ("no input ready"), like an
-// unmatched glob. A dry run reads the complete files in place and moves
-// nothing. Files a crashed run left in processing/ are moved to done/ when
+// process it again). A file still being written is never taken.
+//
+// A run that finds no complete file in the inbox (nothing arrived, or
+// files still being written or waiting for their marker) reads nothing and
+// ends as on_empty says: ok (the default), warning or error. An inbox is
+// polled, usually on a schedule, and is empty most of the time: that is
+// its normal state, not a failure, so by default such a run ends OK
+// without a notification instead of ERROR on every poll. Use warning (exit
+// 3; notify on: [warning]) or error (exit 1, the behaviour of a plain
+// glob) when a delivery is expected at every run, e.g. a daily file.
+// With ok or warning the run builds no component and writes nothing: no
+// output file (not even an empty one, which could replace an earlier
+// run's file of the same name in the outbox), no outbox marker or hook,
+// no rejects file; the report has zero records and the message
+// "inbox <dir>: no files matching <pattern>". Its state changes nothing
+// that could skip data later: it records no claims, ledger entries or
+// counters, and although the run is committed OK/WARNING, it does not move
+// the watermark of an incremental pipeline (the next run's Env.Since is
+// that of the last run which read files). When ready files existed but
+// the before hook vetoed every one, the run ends ERROR whatever on_empty
+// says (a refusal needs attention). A plain `path:` glob without exchange
+// that matches nothing always ends ERROR. A dry run reads the complete
+// files in place and moves nothing. Files a crashed run left in processing/ are moved to done/ when
 // that run committed and back to the inbox otherwise.
 //
 // On a file sink the output directory is the outbox: after the run
@@ -56,12 +77,15 @@ import (
 //	    path: out/outbox/set_artikel_inp.csv
 //	    exchange: {marker: .ok, after: {command: [bin/notify-shop]}}
 type Exchange struct {
-	Settle      time.Duration // 0: the default (2s)
-	Marker      string
-	Processing  string // as written, relative to the pipeline dir ("" = default)
-	Done        string
-	Error       string
-	OnError     string // "requeue" (default) or "error"
+	Settle     time.Duration // 0: the default (2s)
+	Marker     string
+	Processing string // as written, relative to the pipeline dir ("" = default)
+	Done       string
+	Error      string
+	OnError    string // "requeue" (default) or "error"
+	// OnEmpty is how a run ends that finds no complete file in the inbox:
+	// "ok" (default; "" means ok too), "warning" or "error".
+	OnEmpty     string
 	MaxAttempts int
 	Before      *ExchangeHook
 	After       *ExchangeHook
@@ -79,8 +103,10 @@ type ExchangeHook struct {
 }
 
 var (
-	exchangeSourceKeys = []string{"settle", "marker", "processing", "done", "error", "on_error", "max_attempts", "before", "after"}
-	exchangeSinkKeys   = []string{"marker", "before", "after"}
+	exchangeSourceKeys = []string{"settle", "marker", "processing", "done", "error", "on_error", "on_empty", "max_attempts", "before", "after"}
+	// OnEmptyValues are the values of exchange.on_empty.
+	OnEmptyValues    = []string{"ok", "warning", "error"}
+	exchangeSinkKeys = []string{"marker", "before", "after"}
 )
 
 // exchange checks a file component's `exchange:` mapping.
@@ -89,7 +115,7 @@ func (l *loader) exchange(s *Step, v *yaml.Node, section string) {
 		l.diags.Errorf(l.posOf(v), "type", "exchange must be a mapping (%s), got %s", strings.Join(exchangeKeys(section), ", "), kindName(v))
 		return
 	}
-	e := &Exchange{Pos: l.posOf(v), OnError: "requeue"}
+	e := &Exchange{Pos: l.posOf(v), OnError: "requeue", OnEmpty: "ok"}
 	allowed := exchangeKeys(section)
 	for _, kv := range l.pairs(v) {
 		k := kv.key.Value
@@ -129,6 +155,18 @@ func (l *loader) exchange(s *Step, v *yaml.Node, section string) {
 					continue
 				}
 				e.OnError = m
+			}
+		case "on_empty":
+			if m, ok := l.stringValue(kv.val, "exchange.on_empty"); ok {
+				if !contains(OnEmptyValues, m) {
+					d := diag.Errorf(l.posOf(kv.val), "enum", "exchange.on_empty: invalid value %q: expected ok, warning or error", m)
+					if sug := suggest(strings.ToLower(m), OnEmptyValues); sug != "" {
+						d.Hint = fmt.Sprintf("did you mean %q?", sug)
+					}
+					l.diags.Add(d)
+					continue
+				}
+				e.OnEmpty = m
 			}
 		case "max_attempts":
 			if n, ok := l.intValue(kv.val, "exchange.max_attempts"); ok {
@@ -244,6 +282,7 @@ func exchangeSchema(source bool) map[string]any {
 		props["done"] = map[string]any{"type": "string", "description": "Directory of processed files (with NAME.ok); default <inbox>/done."}
 		props["error"] = map[string]any{"type": "string", "description": "Directory of failed files (with NAME.err); default <inbox>/error."}
 		props["on_error"] = map[string]any{"enum": []string{"requeue", "error"}, "default": "requeue", "description": "What a failed run does with its files."}
+		props["on_empty"] = map[string]any{"enum": OnEmptyValues, "default": "ok", "description": "How a run ends that finds no complete file in the inbox (ok and warning: zero records, nothing written, watermark kept)."}
 		props["max_attempts"] = map[string]any{"type": "integer", "minimum": 0, "default": 0, "description": "With requeue: failed runs after which a file goes to error/ (0: never)."}
 	}
 	return map[string]any{"type": "object", "additionalProperties": false, "description": desc, "properties": props}

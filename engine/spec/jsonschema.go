@@ -51,7 +51,10 @@ func JSONSchema(reg Registry) ([]byte, error) {
 			"transforms":  obj{"type": "array", "items": obj{"$ref": "#/$defs/transform"}, "description": "Transforms, applied in order."},
 			"sinks":       obj{"type": "array", "minItems": 1, "items": obj{"$ref": "#/$defs/sink"}, "description": "Sinks; each gets every record (or those matching its when condition)."},
 			"rejects": obj{"type": "object", "additionalProperties": false, "description": "Where rejected records go.",
-				"properties": obj{"path": obj{"type": "string", "description": "Rejects file; default: <first file sink path>.rejects.csv."}}},
+				"properties": obj{
+					"path":    obj{"type": "string", "description": "Rejects file; default: <first file sink path without .age>.rejects.csv, plus .age when encrypted."},
+					"encrypt": rejectsEncryptSchema,
+				}},
 			"on_error": obj{"type": "object", "additionalProperties": false, "description": "Error policy.",
 				"properties": obj{
 					"policy":      obj{"enum": []string{"fail", "reject"}, "default": "reject", "description": "fail aborts at the first reject; reject continues and ends WARNING."},
@@ -200,4 +203,12 @@ func objectSchema(fields []sdk.Field) map[string]any {
 		s["required"] = required
 	}
 	return s
+}
+
+// rejectsEncryptSchema is `rejects.encrypt`: the block of a file sink's
+// encrypt:, inherited from the first file sink when the path is the default.
+var rejectsEncryptSchema = map[string]any{
+	"type": "object", "additionalProperties": false,
+	"description": "Encrypt the rejects file with age to these recipients (default: the encryption of the first file sink when path is the default; otherwise plaintext).",
+	"properties":  encryptSchema["properties"],
 }

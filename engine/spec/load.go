@@ -341,7 +341,7 @@ func (l *loader) pipeline(root *yaml.Node) {
 
 func (l *loader) rejects(v *yaml.Node) {
 	if v.Kind != yaml.MappingNode {
-		l.diags.Errorf(l.posOf(v), "type", "rejects must be a mapping (path: ...), got %s", kindName(v))
+		l.diags.Errorf(l.posOf(v), "type", "rejects must be a mapping (path, encrypt), got %s", kindName(v))
 		return
 	}
 	l.p.Rejects.Pos = l.posOf(v)
@@ -352,8 +352,14 @@ func (l *loader) rejects(v *yaml.Node) {
 				l.p.Rejects.Path = s
 				l.p.Rejects.Pos = l.posOf(kv.val)
 			}
+		case "encrypt":
+			// The same block as a file sink's, with the same checks and
+			// positions (encrypt.go).
+			var tmp Step
+			l.encrypt(&tmp, kv.val)
+			l.p.Rejects.Encrypt = tmp.Encrypt
 		default:
-			l.unknownKey(kv.key, "in rejects", []string{"path"})
+			l.unknownKey(kv.key, "in rejects", []string{"path", "encrypt"})
 		}
 	}
 }
@@ -457,17 +463,54 @@ func (l *loader) uniqueIDs() {
 	}
 }
 
-// defaultRejects fills Rejects.Path from the first file sink.
+// defaultRejects fills Rejects.Path from the first file sink, lets the
+// rejects inherit that sink's encryption when they have none of their own,
+// and warns when a sink encrypts but the rejects file would be plaintext.
 func (l *loader) defaultRejects() {
-	if l.p.Rejects.Path != "" {
+	r := &l.p.Rejects
+	explicit := r.Path != ""
+	if !explicit {
+		for _, s := range l.p.Sinks {
+			if s != nil && s.Path != "" {
+				if r.Encrypt == nil && s.Encrypt != nil {
+					r.Encrypt, r.EncryptFrom = s.Encrypt, s.ID
+				}
+				r.Path = DefaultRejectsPath(s.Path, r.Encrypt != nil)
+				break
+			}
+		}
+	}
+	if r.Encrypt != nil {
 		return
 	}
 	for _, s := range l.p.Sinks {
-		if s != nil && s.Path != "" {
-			l.p.Rejects.Path = s.Path + ".rejects.csv"
-			return
+		if s == nil || s.Encrypt == nil {
+			continue
 		}
+		if explicit {
+			d := diag.Warnf(r.Pos, "plaintext-rejects", "the rejects file %s is written in plaintext, but %s encrypts its output; the rejects hold the rejected records themselves", r.Path, s.ID)
+			d.Hint = "add encrypt: to rejects, with the sink's recipients or the operators' own"
+			l.diags.Add(d)
+		} else {
+			d := diag.Warnf(s.Encrypt.Pos, "plaintext-rejects", "%s encrypts its output, but the rejects file %s (derived from the first file sink, which does not encrypt) is written in plaintext", s.ID, r.Path)
+			d.Hint = "set rejects: {path: ..., encrypt: ...}"
+			l.diags.Add(d)
+		}
+		return
 	}
+}
+
+// DefaultRejectsPath is the rejects file of a pipeline without
+// `rejects.path`, derived from the first file sink's path template: the
+// path without a trailing ".age", then ".rejects.csv", then ".age" again
+// when the rejects are encrypted (out/x.csv.age -> out/x.csv.rejects.csv.age;
+// out/x.csv -> out/x.csv.rejects.csv).
+func DefaultRejectsPath(sinkPath string, encrypted bool) string {
+	p := strings.TrimSuffix(sinkPath, ".age") + ".rejects.csv"
+	if encrypted {
+		p += ".age"
+	}
+	return p
 }
 
 // Steps returns the source, the transforms and the sinks in pipeline order

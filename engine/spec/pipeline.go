@@ -124,11 +124,19 @@ type ErrorPolicy struct {
 }
 
 // RejectSink is `rejects:`: where rejected records go. The default is
-// "<first sink path>.rejects.csv" with origin, step, field, reason and the
-// record's fields.
+// "<first file sink path>.rejects.csv" with origin, step, field, reason and
+// the record's fields (see DefaultRejectsPath for encrypted sinks).
 type RejectSink struct {
 	Path string // "" means the default
 	Pos  diag.Pos
+	// Encrypt is the `encrypt:` of the rejects file (same block and rules
+	// as a file sink's; nil: plaintext). Without an own block, a rejects
+	// file on the default path inherits the encryption of the file sink the
+	// path derives from (EncryptFrom names that sink).
+	Encrypt *Encryption
+	// EncryptFrom is the step id of the sink whose encryption Encrypt is
+	// ("" when Encrypt is the rejects' own block or nil).
+	EncryptFrom string
 }
 
 // StateOptions is `state:`: incremental runs.

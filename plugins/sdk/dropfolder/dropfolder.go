@@ -133,8 +133,14 @@ type seen struct {
 	mod  time.Time
 }
 
-// candidates lists matching regular files of the inbox with their stats.
-func (f *Folder) candidates() (map[string]seen, error) {
+// candidates lists matching regular files of the inbox with their stats
+// (with a Marker only those whose marker exists).
+func (f *Folder) candidates() (map[string]seen, error) { return f.matching(true) }
+
+// matching lists the regular files of the inbox that match the pattern and
+// are neither hidden, temporary nor status files; needMarker leaves out
+// the ones whose marker does not exist yet.
+func (f *Folder) matching(needMarker bool) (map[string]seen, error) {
 	ents, err := os.ReadDir(f.o.Inbox)
 	if err != nil {
 		return nil, fmt.Errorf("reading inbox: %w", err)
@@ -158,7 +164,7 @@ func (f *Folder) candidates() (map[string]seen, error) {
 		if ok, _ := filepath.Match(f.o.Pattern, n); !ok {
 			continue
 		}
-		if f.o.Marker != "" && !names[n+f.o.Marker] {
+		if needMarker && f.o.Marker != "" && !names[n+f.o.Marker] {
 			continue
 		}
 		info, err := e.Info()
@@ -214,6 +220,27 @@ func (f *Folder) Ready(ctx context.Context) ([]string, error) {
 	}
 	sort.Strings(ready)
 	return ready, nil
+}
+
+// Incomplete returns, in name order, the files of the inbox that match the
+// pattern but are not among ready (the names Ready returned): files still
+// being written, or waiting for their marker. Hidden, temporary (.tmp,
+// .part, ...) and status files (.ok, .err) are not counted. It does not
+// wait; a run uses it to tell "nothing arrived" from "not complete yet".
+func (f *Folder) Incomplete(ready []string) ([]string, error) {
+	all, err := f.matching(false)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range ready {
+		delete(all, n)
+	}
+	out := make([]string, 0, len(all))
+	for n := range all {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // Claim is a file taken from the inbox.

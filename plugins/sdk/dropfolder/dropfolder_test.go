@@ -319,3 +319,62 @@ func TestReadyAfterSettleWithMovingClock(t *testing.T) {
 		t.Fatalf("ready %v, %v", got, err)
 	}
 }
+
+// TestIncomplete: matching files that Ready did not return (still being
+// written, or waiting for their marker) are reported; other names, hidden,
+// temporary and status files are not.
+func TestIncomplete(t *testing.T) {
+	ctx := context.Background()
+	t.Run("settle", func(t *testing.T) {
+		dir := t.TempDir()
+		old := time.Now().Add(-time.Hour)
+		write(t, filepath.Join(dir, "a.csv"), "done")
+		os.Chtimes(filepath.Join(dir, "a.csv"), old, old)
+		write(t, filepath.Join(dir, "b.csv"), "growing")
+		write(t, filepath.Join(dir, "c.csv.part"), "temp")
+		write(t, filepath.Join(dir, ".d.csv"), "hidden")
+		write(t, filepath.Join(dir, "e.txt"), "other pattern")
+		f, err := Open(Options{Inbox: dir, Pattern: "*.csv", Settle: time.Second,
+			Sleep: func(context.Context, time.Duration) error {
+				fh, _ := os.OpenFile(filepath.Join(dir, "b.csv"), os.O_APPEND|os.O_WRONLY, 0)
+				fh.WriteString(" more")
+				return fh.Close()
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ready, err := f.Ready(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inc, err := f.Incomplete(ready)
+		if err != nil || strings.Join(ready, ",") != "a.csv" || strings.Join(inc, ",") != "b.csv" {
+			t.Fatalf("ready %v, incomplete %v, %v", ready, inc, err)
+		}
+	})
+	t.Run("marker", func(t *testing.T) {
+		dir := t.TempDir()
+		write(t, filepath.Join(dir, "x.csv"), "no marker yet")
+		write(t, filepath.Join(dir, "y.csv"), "1")
+		write(t, filepath.Join(dir, "y.csv.ok"), "")
+		f, err := Open(Options{Inbox: dir, Marker: ".ok"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ready, _ := f.Ready(ctx)
+		inc, err := f.Incomplete(ready)
+		if err != nil || strings.Join(ready, ",") != "y.csv" || strings.Join(inc, ",") != "x.csv" {
+			t.Fatalf("ready %v, incomplete %v, %v", ready, inc, err)
+		}
+	})
+	t.Run("empty", func(t *testing.T) {
+		f, err := Open(Options{Inbox: t.TempDir(), Pattern: "*.csv"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ready, _ := f.Ready(ctx)
+		if inc, err := f.Incomplete(ready); err != nil || len(ready)+len(inc) != 0 {
+			t.Fatalf("ready %v, incomplete %v, %v", ready, inc, err)
+		}
+	})
+}
