@@ -165,6 +165,9 @@ func summarize(w io.Writer, rep *runner.Report) {
 				fmt.Fprintf(&b, " (see %s)", rep.RejectsFile)
 			}
 		}
+		if rep.Message != "" {
+			fmt.Fprintf(&b, " (%s)", rep.Message)
+		}
 	}
 	fmt.Fprintln(w, b.String())
 }

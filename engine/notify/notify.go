@@ -36,16 +36,20 @@ import (
 
 // Summary is what a notification says about a run (the webhook's JSON body).
 type Summary struct {
-	Event        string                `json:"event"` // "run.error" or "run.warning"
-	Pipeline     string                `json:"pipeline"`
-	File         string                `json:"file,omitempty"`
-	RunID        string                `json:"run_id,omitempty"`
-	Status       string                `json:"status"`
-	ExitCode     int                   `json:"exit_code"`
-	Start        time.Time             `json:"start"`
-	End          time.Time             `json:"end"`
-	DurationMS   int64                 `json:"duration_ms"`
-	Error        string                `json:"error,omitempty"`
+	Event      string    `json:"event"` // "run.error" or "run.warning"
+	Pipeline   string    `json:"pipeline"`
+	File       string    `json:"file,omitempty"`
+	RunID      string    `json:"run_id,omitempty"`
+	Status     string    `json:"status"`
+	ExitCode   int       `json:"exit_code"`
+	Start      time.Time `json:"start"`
+	End        time.Time `json:"end"`
+	DurationMS int64     `json:"duration_ms"`
+	Error      string    `json:"error,omitempty"`
+	// Message says why a committed run did no work (e.g. "inbox in: no
+	// files matching *.txt" for a drop-folder pipeline with on_empty:
+	// warning); empty otherwise.
+	Message      string                `json:"message,omitempty"`
 	RejectsTotal int64                 `json:"rejects_total"`
 	Rejects      []runner.RejectReport `json:"rejects,omitempty"` // the first 10
 	Steps        []runner.StepReport   `json:"steps"`
@@ -62,7 +66,7 @@ func FromReport(rep *runner.Report, baseURL string) Summary {
 	s := Summary{
 		Event: "run." + strings.ToLower(rep.Status), Pipeline: rep.Pipeline, File: rep.File, RunID: rep.RunID,
 		Status: rep.Status, ExitCode: rep.ExitCode, Start: rep.Start, End: rep.End, DurationMS: rep.DurationMS,
-		Error: rep.Error, RejectsTotal: rep.RejectsTotal, Steps: rep.Steps, Outputs: rep.Outputs,
+		Error: rep.Error, Message: rep.Message, RejectsTotal: rep.RejectsTotal, Steps: rep.Steps, Outputs: rep.Outputs,
 	}
 	s.Rejects = rep.Rejects[:min(len(rep.Rejects), 10)]
 	s.Host, _ = osHostname()
@@ -281,6 +285,9 @@ func Message(from string, to []string, s Summary, now time.Time) []byte {
 	fmt.Fprintf(&body, "Started:  %s\nEnded:    %s (%.1fs)\n", s.Start.Format(time.RFC3339), s.End.Format(time.RFC3339), float64(s.DurationMS)/1000)
 	if s.Host != "" {
 		fmt.Fprintf(&body, "Host:     %s\n", s.Host)
+	}
+	if s.Message != "" {
+		fmt.Fprintf(&body, "\n%s\n", s.Message)
 	}
 	if s.Error != "" {
 		fmt.Fprintf(&body, "\nError: %s\n", s.Error)

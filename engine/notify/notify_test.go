@@ -270,3 +270,25 @@ func TestEmailRequiresSTARTTLS(t *testing.T) {
 		t.Error("sent in the clear")
 	}
 }
+
+// A committed run that did no work (an empty drop-folder inbox with
+// on_empty: warning) says why, in the webhook body and in the e-mail.
+func TestSummaryCarriesMessage(t *testing.T) {
+	rep := report()
+	rep.Status, rep.ExitCode, rep.Error = "WARNING", 3, ""
+	rep.Message = "inbox in: no files matching *.txt"
+	s := FromReport(rep, "")
+	if s.Message != rep.Message {
+		t.Fatalf("summary message %q", s.Message)
+	}
+	js, _ := json.Marshal(s)
+	if !strings.Contains(string(js), `"message":"inbox in: no files matching *.txt"`) {
+		t.Errorf("webhook body lacks the message: %s", js)
+	}
+	raw := Message("kontor@example.org", []string{"ops@example.org"}, s, rep.End)
+	_, body, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
+	plain, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(body)))
+	if err != nil || !strings.Contains(string(plain), "inbox in: no files matching *.txt") {
+		t.Errorf("e-mail body lacks the message (%v):\n%s", err, plain)
+	}
+}
