@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -80,9 +81,10 @@ type transform struct {
 	timedOut atomic.Bool // a deadline on st expired (it cancelled st)
 	unary    bool        // the plugin predates ProcessStream: use Process
 	senc     pb.Encoder
-	pending  []*flight // sent, results not received yet; oldest first
-	spare    []*flight // flights to reuse
-	err      error     // the error that ended the stream and its flights
+	codec    grpc.CallOption // the stream's codec (codec.go), kept across streams
+	pending  []*flight       // sent, results not received yet; oldest first
+	spare    []*flight       // flights to reuse
+	err      error           // the error that ended the stream and its flights
 }
 
 // flight is a batch sent on the stream whose results have not come back:
@@ -200,7 +202,10 @@ func (t *transform) abort(err error) error {
 func (t *transform) openStream(ctx context.Context) error {
 	i := t.inst
 	sctx, cancel := context.WithCancel(context.Background())
-	st, err := i.r.c.ProcessStream(sctx)
+	if t.codec == nil {
+		t.codec = newStreamCodec()
+	}
+	st, err := i.r.c.ProcessStream(sctx, t.codec)
 	if err != nil {
 		cancel()
 		return t.abort(i.r.classify(ctx, false, i.op("Process"), err))
