@@ -27,7 +27,16 @@
 //   - Invalid UTF-8 in a utf-8 file, and a byte a single-byte charset does
 //     not define (0x81 in windows-1252), reject the record: nothing is
 //     replaced by U+FFFD silently.
-//   - A bare CR (classic Mac OS) is not a line end.
+//   - A bare CR (classic Mac OS, or CRLF converted twice to CR CR LF) is
+//     not a line end: outside quotes it rejects the record (in the header:
+//     a file error), so a CR-only file never reads as one long header line
+//     that yields no records.
+//   - A NUL byte (UTF-16 text, binary data) and, in UTF-8 files, a byte
+//     order mark inside the data (files concatenated) reject the record; a
+//     file starting with a UTF-16 byte order mark is a file error.
+//   - A decimal with more digits than record.Decimal holds exactly (19
+//     significant digits, 19 decimal places) rejects the record; it is
+//     never rounded.
 //   - Header names are trimmed of blanks; an empty one becomes colN. A
 //     header naming a column twice is an error unless the columns are
 //     taken by position.

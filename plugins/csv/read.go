@@ -1,6 +1,7 @@
 package csv
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -407,6 +408,9 @@ func (s *source) start() error {
 	sc := s.sc
 	if sc.skipBOM() && p.cm != nil {
 		return s.fileErr(1, 1, "file starts with a UTF-8 byte order mark but encoding is %s (set encoding: utf-8)", p.encoding)
+	}
+	if rest := sc.buf[sc.pos:sc.end]; bytes.HasPrefix(rest, []byte{0xFF, 0xFE}) || bytes.HasPrefix(rest, []byte{0xFE, 0xFF}) {
+		return s.fileErr(1, 1, "file starts with a UTF-16 byte order mark (a \"Unicode text\" export?); csv.read reads UTF-8 and single-byte encodings: save the file as UTF-8")
 	}
 	for i := 0; i < p.cfg.SkipRows; i++ {
 		ok, err := sc.skipLine()

@@ -255,6 +255,9 @@ func (s *scanner) fast(line []byte) {
 		s.fields = append(s.fields, field{start: int32(start), end: int32(start + j)})
 		start += j + 1
 	}
+	if bytes.IndexByte(line, '\r') >= 0 || bytes.IndexByte(line, 0) >= 0 || s.cm == nil && bytes.Contains(line, utf8BOM) {
+		s.checkBytes(line, true)
+	}
 	if s.cm == nil {
 		s.rec = view(line)
 		return
@@ -263,6 +266,42 @@ func (s *scanner) fast(line []byte) {
 		s.fields[i].col = s.fields[i].start + 1
 	}
 	s.setRecord(line)
+}
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// checkBytes looks in raw (the record's bytes before decoding, fields
+// indexing into it) for bytes that mean the file is not what the reader
+// was told and flags the first as the record's problem (bad): a NUL byte
+// (UTF-16 text or binary data), a UTF-8 byte order mark inside the data
+// (files concatenated with cat), and, when cr is true (raw holds no
+// quoted text), a bare CR (CR-only line ends of classic Mac OS exports,
+// or CRLF converted twice to CR CR LF). Without this a CR-only file reads
+// as one long header line and yields no records at all.
+func (s *scanner) checkBytes(raw []byte, cr bool) {
+	at, msg := -1, ""
+	if i := bytes.IndexByte(raw, 0); i >= 0 {
+		at, msg = i, "NUL byte (0x00) in the data (a UTF-16 file or binary data?)"
+	}
+	if s.cm == nil {
+		if i := bytes.Index(raw, utf8BOM); i >= 0 && (at < 0 || i < at) {
+			at, msg = i, "byte order mark (U+FEFF) inside the data (files concatenated?)"
+		}
+	}
+	if cr {
+		if i := bytes.IndexByte(raw, '\r'); i >= 0 && (at < 0 || i < at) {
+			at, msg = i, "carriage return (CR) without line feed outside quotes: CR-only line ends are not supported (convert the file to CRLF or LF)"
+		}
+	}
+	if at < 0 || s.bad != "" {
+		return
+	}
+	for i, f := range s.fields {
+		if at < int(f.end) || i == len(s.fields)-1 {
+			s.bad, s.badField = msg, i
+			return
+		}
+	}
 }
 
 // setRecord turns raw field bytes into rec, decoding single-byte charsets
@@ -369,6 +408,9 @@ func (s *scanner) quoted() error {
 			s.recLine = s.line
 			s.pos += n
 			s.line += lines
+			if bytes.IndexByte(s.scratch, 0) >= 0 || s.cm == nil && bytes.Contains(s.scratch, utf8BOM) {
+				s.checkBytes(s.scratch, false)
+			}
 			s.setRecord(s.scratch)
 			return nil
 		}
@@ -532,6 +574,9 @@ func (s *scanner) unquoted(data []byte, i int, eof bool) (int, bool) {
 					return 0, true
 				}
 				break
+			}
+			if s.bad == "" {
+				s.bad, s.badField = "carriage return (CR) without line feed outside quotes: CR-only line ends are not supported (convert the file to CRLF or LF)", len(s.fields)
 			}
 		}
 		k++
