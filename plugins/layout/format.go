@@ -235,6 +235,13 @@ func (lay *Layout) parseValue(f *Field, s string) (record.Value, string) {
 			}
 		} else {
 			d, err = record.ParseDecimal(t, lay.Decimal[0])
+			if err == nil && d.Scale() != fracDigits(t, lay.Decimal[0]) {
+				// record.ParseDecimal rounds beyond 19 digits: never silently.
+				return record.Null, fmt.Sprintf("%q has more digits than a decimal holds exactly", raw)
+			}
+			if err == nil && d.Scale() > f.decimals {
+				return record.Null, fmt.Sprintf("%q has %d decimal places, the layout %d", raw, d.Scale(), f.decimals)
+			}
 		}
 		if err != nil {
 			return record.Null, fmt.Sprintf("%q is not an amount", raw)
@@ -258,4 +265,19 @@ func (lay *Layout) parseValue(f *Field, s string) (record.Value, string) {
 		return record.String(s), ""
 	}
 	return record.String(strings.TrimSpace(raw)), ""
+}
+
+// fracDigits counts the digits after the decimal separator sep in s.
+func fracDigits(s string, sep byte) int {
+	i := strings.IndexByte(s, sep)
+	if i < 0 {
+		return 0
+	}
+	n := 0
+	for _, c := range []byte(s[i+1:]) {
+		if c >= '0' && c <= '9' {
+			n++
+		}
+	}
+	return n
 }

@@ -33,6 +33,15 @@
 //	sign: leading         # amount: leading | trailing | always | none (absolute value)
 //	format: TT.MM.JJJJ    # date: TT.MM.JJJJ, TTMMJJJJ, JJJJMMTT, TTMMJJ, TTMM, ...
 //	debit: S / credit: H  # sh: indicator characters for amount >= 0 / < 0 of `source`
+//
+// layout.read is strict, as an import of the data centre would be: a UTF-8 byte order mark in a
+// single-byte file and a caption line that does not name the layout's fields in order are file
+// errors; a line with a byte the encoding does not define (0x81 in windows-1252), invalid UTF-8,
+// a NUL byte or a bare CR, the wrong width or field count, a required value missing, an amount
+// with more decimal places than the field's decimals or an S/H indicator that is neither is
+// rejected with line, column and reason, and the reject keeps the text of the line's fields.
+// Blank lines at the end of the file are ignored; the trailer is the last line with text, and a
+// trailer mismatch says how many records were rejected.
 package layout
 
 import (

@@ -2,6 +2,7 @@ package layout
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -49,11 +50,16 @@ var ErrControl = errors.New("control record mismatch")
 
 // Open implements sdk.Decoder.
 func (d *decoder) Open(_ context.Context, in sdk.Input) (sdk.Source, error) {
-	r, err := sdk.NewTextReader(in.R, d.lay.Encoding)
+	raw := bufio.NewReaderSize(in.R, 64*1024)
+	single := !strings.HasPrefix(strings.ToLower(d.lay.Encoding), "utf")
+	if b, _ := raw.Peek(3); single && bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
+		return nil, fmt.Errorf("%s:1:1: file starts with a UTF-8 byte order mark but the layout's encoding is %s (the file is UTF-8)", in.Name, d.lay.Encoding)
+	}
+	r, err := sdk.NewTextReader(raw, d.lay.Encoding)
 	if err != nil {
 		return nil, err
 	}
-	s := &source{lay: d.lay, name: in.Name, br: bufio.NewReaderSize(r, 64*1024), batch: d.env.BatchSize, env: d.env}
+	s := &source{lay: d.lay, name: in.Name, br: bufio.NewReaderSize(r, 64*1024), batch: d.env.BatchSize, env: d.env, single: single}
 	if s.batch <= 0 {
 		s.batch = 1000
 	}
@@ -77,12 +83,25 @@ func (d *decoder) Open(_ context.Context, in sdk.Input) (sdk.Source, error) {
 	if s.schema, err = record.NewSchema(fields...); err != nil {
 		return nil, fmt.Errorf("layout %s: %w", d.lay.File, err)
 	}
+	rawNames := make([]string, len(d.lay.Record.Fields))
+	for i, f := range d.lay.Record.Fields {
+		rawNames[i] = f.Name
+	}
+	if s.rawSchema, err = record.StringSchema(rawNames...); err != nil {
+		return nil, fmt.Errorf("layout %s: %w", d.lay.File, err)
+	}
 	n := len(d.lay.Record.Fields)
 	s.sum, s.sumAbs, s.sumSH = make([]record.Decimal, n), make([]record.Decimal, n), make([]record.Decimal, n)
 	// Prime the one-line look-ahead so the last line can be recognised as the trailer.
 	s.next, s.nextErr = s.readLine()
 	if d.lay.Format == "delimited" && d.lay.CaptionLine {
-		s.advance()
+		line, lno, err := s.advance()
+		if err != nil {
+			return nil, s.errAt(1, 1, "missing caption line: %v", err)
+		}
+		if err := s.checkCaption(line, lno); err != nil {
+			return nil, err
+		}
 	}
 	if d.lay.Header != nil {
 		line, lno, err := s.advance()
@@ -97,39 +116,130 @@ func (d *decoder) Open(_ context.Context, in sdk.Input) (sdk.Source, error) {
 }
 
 type source struct {
-	lay     *Layout
-	env     sdk.Env
-	name    string
-	br      *bufio.Reader
-	schema  *record.Schema
-	emit    []int
-	batch   int
-	lineNo  int
-	next    string
-	nextErr error
-	nextNo  int
-	count   int64
-	sum     []record.Decimal
-	sumAbs  []record.Decimal
-	sumSH   []record.Decimal
-	cells   []string
-	cols    []int
+	lay       *Layout
+	rawSchema *record.Schema // every record field as text (rejects keep the line's data)
+	single    bool           // single-byte encoding: U+FFFD means an undefined byte
+	rejected  int64
+	blanks    int    // blank lines held back (see readLine)
+	blankNo   int    // line number of the next held blank line
+	held      string // the non-blank line after held blank lines
+	heldNo    int
+	hasHeld   bool
+	env       sdk.Env
+	name      string
+	br        *bufio.Reader
+	schema    *record.Schema
+	emit      []int
+	batch     int
+	lineNo    int
+	next      string
+	nextErr   error
+	nextNo    int
+	count     int64
+	sum       []record.Decimal
+	sumAbs    []record.Decimal
+	sumSH     []record.Decimal
+	cells     []string
+	cols      []int
 }
 
 func (s *source) errAt(line, col int, format string, args ...any) error {
 	return fmt.Errorf("%s:%d:%d: %s", s.name, line, col, fmt.Sprintf(format, args...))
 }
 
+// readLine returns the next line. Blank lines at the end of the file are
+// dropped (an editor's extra line end after the trailer is harmless), so
+// the trailer is the last line with text; blank lines before more text
+// are returned (and rejected as records).
 func (s *source) readLine() (string, error) {
+	if s.blanks > 0 {
+		s.blanks--
+		s.nextNo = s.blankNo
+		s.blankNo++
+		return "", nil
+	}
+	if s.hasHeld {
+		s.hasHeld = false
+		s.nextNo = s.heldNo
+		return s.held, nil
+	}
+	l, err := s.physLine()
+	if err != nil || l != "" {
+		s.nextNo = s.lineNo
+		return l, err
+	}
+	first := s.lineNo
+	for n := 1; ; n++ {
+		l2, err := s.physLine()
+		if err != nil {
+			return "", err // io.EOF: only blank lines were left
+		}
+		if l2 != "" {
+			s.held, s.heldNo, s.hasHeld = l2, s.lineNo, true
+			s.blanks, s.blankNo = n-1, first+1
+			s.nextNo = first
+			return "", nil
+		}
+	}
+}
+
+// physLine reads one physical line without its line end.
+func (s *source) physLine() (string, error) {
 	l, err := s.br.ReadString('\n')
 	if l == "" && err != nil {
 		return "", err
 	}
 	s.lineNo++
-	s.nextNo = s.lineNo
 	l = strings.TrimSuffix(l, "\n")
 	l = strings.TrimSuffix(l, "\r")
 	return l, nil
+}
+
+// badText returns the 1-based column and a reason for text the encoding
+// did not produce cleanly: invalid UTF-8, a byte a single-byte charset
+// does not define (decoded as U+FFFD), a NUL byte, a bare CR; 0 if none.
+func (s *source) badText(line string) (int, string) {
+	for i, r := range line {
+		col := utf8.RuneCountInString(line[:i]) + 1
+		switch {
+		case r == utf8.RuneError && s.single:
+			return col, fmt.Sprintf("a byte that is not a character in %s (wrong encoding?)", s.lay.Encoding)
+		case r == utf8.RuneError && !strings.HasPrefix(line[i:], "\uFFFD"):
+			return col, "invalid UTF-8 (wrong encoding? try encoding: windows-1252)"
+		case r == 0:
+			return col, "NUL byte (0x00) in the data (a UTF-16 file or binary data?)"
+		case r == '\r':
+			return col, "carriage return (CR) without line feed: CR-only line ends are not supported (convert the file to CRLF or LF)"
+		}
+	}
+	return 0, ""
+}
+
+// checkCaption verifies the caption line of a delimited layout: the
+// names must be the layout's field names in order, or the columns would be
+// read into the wrong fields without any error.
+func (s *source) checkCaption(line string, lno int) error {
+	if col, reason := s.badText(line); reason != "" {
+		return s.errAt(lno, col, "caption line: %s", reason)
+	}
+	fs := s.lay.Record.Fields
+	caps := &Part{Fields: make([]*Field, len(fs))}
+	for i := range fs {
+		caps.Fields[i] = &Field{Name: fs[i].Name}
+	}
+	if reason := s.split(caps, line); reason != "" {
+		names := make([]string, len(fs))
+		for i, f := range fs {
+			names[i] = f.Name
+		}
+		return s.errAt(lno, 1, "caption line: %s (the layout's fields: %s)", reason, strings.Join(names, s.lay.Delimiter))
+	}
+	for i, c := range s.cells {
+		if strings.TrimSpace(c) != fs[i].Name {
+			return s.errAt(lno, s.cols[i], "caption line: column %d is %q, the layout has %q (columns in another order or another layout version?)", i+1, strings.TrimSpace(c), fs[i].Name)
+		}
+	}
+	return nil
 }
 
 // advance returns the look-ahead line and reads the next one.
@@ -221,15 +331,29 @@ func (s *source) split(p *Part, line string) string {
 
 // checkControl verifies a header or trailer line.
 func (s *source) checkControl(p *Part, line string, lno int, trailer bool) error {
+	what := "header record"
+	if trailer {
+		what = "trailer record (the last line)"
+	}
+	if col, reason := s.badText(line); reason != "" {
+		return s.errAt(lno, col, "%s: %s", what, reason)
+	}
 	if reason := s.split(p, line); reason != "" {
-		return s.errAt(lno, 1, "%s record: %s", map[bool]string{false: "header", true: "trailer"}[trailer], reason)
+		if trailer {
+			reason += "; is the file truncated?"
+		}
+		return s.errAt(lno, 1, "%s: %s", what, reason)
 	}
 	for i, f := range p.Fields {
 		cell := s.cells[i]
 		col := s.cols[i]
 		if f.hasConst {
 			if got := strings.TrimSpace(cell); got != strings.TrimSpace(f.Const) {
-				return s.errAt(lno, col, "%s: %q, want %q", f.Name, got, f.Const)
+				hint := ""
+				if trailer {
+					hint = " (is the file truncated?)"
+				}
+				return s.errAt(lno, col, "%s: %s: %q, want %q%s", what, f.Name, got, f.Const, hint)
 			}
 			continue
 		}
@@ -262,7 +386,11 @@ func (s *source) checkControl(p *Part, line string, lno int, trailer bool) error
 			}
 		}
 		if !v.Equal(want) {
-			return fmt.Errorf("%w: %s", ErrControl, s.errAt(lno, col, "trailer %s is %s, but the records give %s", f.Name, v, want))
+			hint := ""
+			if s.rejected > 0 {
+				hint = fmt.Sprintf(" (%d rejected records are not counted; see the rejects)", s.rejected)
+			}
+			return fmt.Errorf("%w: %s", ErrControl, s.errAt(lno, col, "trailer %s is %s, but the records give %s%s", f.Name, v, want, hint))
 		}
 	}
 	return nil
@@ -301,30 +429,60 @@ func (s *source) Next(ctx context.Context) (*record.Batch, error) {
 
 func (s *source) trailerMissing() bool { return false }
 
+// reject appends a reject whose record holds the text of every field of
+// the line (or, when the line cannot be split, the whole line in field 1).
+func (s *source) reject(b *record.Batch, o record.Origin, col int, field, reason string, split bool) {
+	s.rejected++
+	r := record.New(s.rawSchema, o)
+	if col > 0 {
+		r.Origin.Col = col
+	}
+	if split {
+		for i := range r.Values {
+			if i < len(s.cells) {
+				r.Values[i] = record.String(s.cells[i])
+			}
+		}
+	}
+	b.Reject(r, "layout.read", field, reason)
+}
+
 func (s *source) parse(line string, lno int, b *record.Batch) {
-	r := record.New(s.schema, record.Origin{File: s.name, Line: lno, Col: 1, Index: s.count + 1})
+	o := record.Origin{File: s.name, Line: lno, Col: 1, Index: s.count + s.rejected + 1}
+	r := record.New(s.schema, o)
+	if col, reason := s.badText(line); reason != "" {
+		s.cells = append(s.cells[:0], line)
+		s.reject(b, o, col, "", reason, true)
+		return
+	}
 	if reason := s.split(s.lay.Record, line); reason != "" {
-		b.Reject(r, "layout.read", "", reason)
+		s.cells = append(s.cells[:0], line)
+		s.reject(b, o, 1, "", reason, true)
 		return
 	}
 	vals := make([]record.Value, len(s.lay.Record.Fields))
 	for i, f := range s.lay.Record.Fields {
 		if f.hasConst {
 			if got := strings.TrimSpace(s.cells[i]); got != strings.TrimSpace(f.Const) {
-				r.Origin.Col = s.cols[i]
-				b.Reject(r, "layout.read", f.Name, fmt.Sprintf("%q, want %q", got, f.Const))
+				s.reject(b, o, s.cols[i], f.Name, fmt.Sprintf("%q, want %q", got, f.Const), true)
 				return
 			}
 			continue
 		}
 		if f.Type == "sh" {
+			if sh := strings.TrimSpace(s.cells[i]); sh != "" && sh != f.Debit && sh != f.Credit {
+				s.reject(b, o, s.cols[i], f.Name, fmt.Sprintf("%q is neither %q nor %q", sh, f.Debit, f.Credit), true)
+				return
+			}
 			vals[i] = record.String(strings.TrimSpace(s.cells[i]))
 			continue
 		}
 		v, reason := s.lay.parseValue(f, s.cells[i])
+		if reason == "" && f.Required && (v.IsNull() || v.Kind() == record.KindString && v.Str() == "") {
+			reason = "required value missing"
+		}
 		if reason != "" {
-			r.Origin.Col = s.cols[i]
-			b.Reject(r, "layout.read", f.Name, reason)
+			s.reject(b, o, s.cols[i], f.Name, reason, true)
 			return
 		}
 		vals[i] = v

@@ -1,0 +1,114 @@
+package layout
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestReadAdversarial feeds layout.read the damaged files integrators
+// meet: every case must end in a positioned file error or in rejects that
+// name line, column and reason and keep the line's text; nothing is
+// dropped or repaired silently.
+func TestReadAdversarial(t *testing.T) {
+	fx, err := Load("../../pipelines/layouts/sollstellung-fixed.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := Load("../../pipelines/layouts/sollstellung-csv.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed, _ := os.ReadFile("testdata/fixed_ok/want.txt")
+	csvd, _ := os.ReadFile("testdata/csv_ok/want.txt")
+	flines := strings.Split(strings.TrimSuffix(string(fixed), "\r\n"), "\r\n")
+	clines := strings.Split(strings.TrimSuffix(string(csvd), "\r\n"), "\r\n")
+	edit := func(l []string, i int, old, new string) string {
+		c := append([]string{}, l...)
+		if !strings.Contains(c[i], old) {
+			t.Fatalf("fixture line %d has no %q", i+1, old)
+		}
+		c[i] = strings.Replace(c[i], old, new, 1)
+		return strings.Join(c, "\r\n") + "\r\n"
+	}
+	cases := []struct {
+		name    string
+		lay     *Layout
+		data    string
+		records int
+		err     string   // substring of the file error ("" none)
+		rejects []string // substrings of the rejects, in order
+		raw     string   // substring of the first reject's record text
+	}{
+		{name: "blank lines after the trailer", lay: fx, data: string(fixed) + "\r\n\r\n", records: 3},
+		{name: "no final line end", lay: fx, data: strings.TrimSuffix(string(fixed), "\r\n"), records: 3},
+		{name: "blank line between records", lay: fx, data: edit(flines, 2, "", "\r\n"), records: 3,
+			rejects: []string{"in.txt:3:1: layout.read: line has 0 characters, the layout 120"}},
+		{name: "undefined windows-1252 byte", lay: fx, data: edit(flines, 2, "Abo Konzert", "Abo Konz\x81rt"), records: 2,
+			err:     "control record mismatch",
+			rejects: []string{"in.txt:3:85: layout.read: a byte that is not a character in windows-1252"}, raw: "Abo Konz"},
+		{name: "UTF-8 BOM in a windows-1252 file", lay: fx, data: "\xef\xbb\xbf" + string(fixed),
+			err: "in.txt:1:1: file starts with a UTF-8 byte order mark but the layout's encoding is windows-1252"},
+		{name: "truncated: no trailer", lay: fx, data: strings.Join(flines[:3], "\r\n") + "\r\n", records: 1,
+			err: `in.txt:3:1: trailer record (the last line): satzart: "2", want "9" (is the file truncated?)`},
+		{name: "bad amount keeps the line's text", lay: fx, data: edit(flines, 2, "000000009950", "00000000x950"), records: 2,
+			err:     "control record mismatch",
+			rejects: []string{`in.txt:3:56: layout.read: betrag: "00000000x950" is not an amount`}, raw: "Abo Konzert"},
+		{name: "bad S/H indicator", lay: fx, data: edit(flines, 2, "000000009950S", "000000009950X"), records: 2,
+			err: "control record mismatch", rejects: []string{`in.txt:3:68: layout.read: sh: "X" is neither "S" nor "H"`}},
+		{name: "CR-only line ends", lay: fx, data: strings.Join(flines, "\r") + "\r",
+			err: "in.txt:1:121: header record: carriage return (CR) without line feed"},
+		{name: "empty file", lay: fx, data: "", err: "in.txt:1:1: missing header record"},
+		{name: "caption in another order", lay: cs, data: edit(clines, 0, "name;vorname", "vorname;name"),
+			err: `in.txt:1:118: caption line: column 11 is "vorname", the layout has "name"`},
+		{name: "caption with a missing column", lay: cs, data: edit(clines, 0, ";mandatsdatum", ""),
+			err: "in.txt:1:1: caption line: line has 18 fields, the layout 19"},
+		{name: "more decimals than the layout", lay: cs, data: edit(clines, 2, "-12,50", "-12,505"), records: 1,
+			rejects: []string{`in.txt:3:26: layout.read: betrag: "-12,505" has 3 decimal places, the layout 2`}, raw: "-12,505"},
+		{name: "more digits than a decimal holds", lay: cs, data: edit(clines, 2, "-12,50", "-1234567890123456789,5"), records: 1,
+			rejects: []string{`betrag: "-1234567890123456789,5" has more digits than a decimal holds exactly`}},
+		{name: "29 February of a common year", lay: cs, data: edit(clines, 2, "01.02.2025", "29.02.2025"), records: 1,
+			rejects: []string{`in.txt:3:33: layout.read: faelligkeit: "29.02.2025" is not a date TT.MM.JJJJ`}},
+		{name: "NUL byte", lay: cs, data: edit(clines, 2, "Wei", "W\x00ei"), records: 1,
+			rejects: []string{"in.txt:3:46: layout.read: NUL byte (0x00)"}},
+		{name: "required amount empty", lay: cs, data: edit(clines, 2, "-12,50", ""), records: 1,
+			rejects: []string{"in.txt:3:26: layout.read: betrag: required value missing"}},
+		{name: "reject indexes stay unique", lay: cs, data: edit(clines, 1, "240,00", "x") + clines[2] + "\r\n", records: 2,
+			rejects: []string{`in.txt:2:`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			recs, rejs, err := readRecords(t, tc.lay, []byte(tc.data))
+			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+				t.Fatalf("error %v, want %q", err, tc.err)
+			}
+			if tc.err == "" && len(recs) != tc.records {
+				t.Errorf("%d records, want %d", len(recs), tc.records)
+			}
+			if len(rejs) != len(tc.rejects) {
+				t.Fatalf("rejects %v, want %d", rejs, len(tc.rejects))
+			}
+			seen := map[int64]bool{}
+			for _, r := range recs {
+				seen[r.Origin.Index] = true
+			}
+			for i, r := range rejs {
+				if !strings.Contains(r.Error(), tc.rejects[i]) {
+					t.Errorf("reject %d: %q, want %q", i, r.Error(), tc.rejects[i])
+				}
+				if seen[r.Record.Origin.Index] {
+					t.Errorf("reject %d reuses index %d", i, r.Record.Origin.Index)
+				}
+			}
+			if tc.raw != "" {
+				var txt []string
+				for _, v := range rejs[0].Record.Values {
+					txt = append(txt, v.Str())
+				}
+				if !strings.Contains(strings.Join(txt, "|"), tc.raw) {
+					t.Errorf("reject record %q lacks the line's text %q", txt, tc.raw)
+				}
+			}
+		})
+	}
+}
