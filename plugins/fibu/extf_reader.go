@@ -41,7 +41,9 @@ func ExtfReader() sdk.Component {
 			"their leading zeros). An empty unquoted cell is null, a quoted empty cell is an empty string, so writing the records " +
 			"with fibu.datev_extf (preserve_scale: true) reproduces the file byte for byte. A row with the wrong number of " +
 			"columns or a malformed amount is rejected with its line and column; a file that is not EXTF (e.g. re-saved by a " +
-			"spreadsheet as comma-separated UTF-8) fails with a positioned error that says what is wrong.",
+			"spreadsheet as comma-separated UTF-8) fails with a positioned error that says what is wrong. A byte windows-1252 does " +
+			"not define, invalid UTF-8, a NUL byte or a bare CR, and an amount with more decimal places than DATEV allows " +
+			"(Umsatz: 2) reject the row; the reject keeps the whole line. Amounts are never rounded.",
 		Spec:       extfReaderSpec,
 		Examples:   []string{"type: fibu.datev_extf_read\npath: in/EXTF_*.csv\n"},
 		NewDecoder: newExtfDecoder,
@@ -277,7 +279,11 @@ func (s *extfSource) readHeader(kind string) error {
 		return s.errAt(1, fs[2].col, "format category %d (%s) but kind %s was configured", cat, fs[3].s, kind)
 	}
 	if len(fs) != HeaderFields {
-		return s.errAt(1, fs[len(fs)-1].col, "header has %d fields, want %d", len(fs), HeaderFields)
+		hint := ""
+		if strings.IndexByte(text, '\r') >= 0 {
+			hint = " (the line contains a bare CR: CR-only line ends are not supported)"
+		}
+		return s.errAt(1, fs[len(fs)-1].col, "header has %d fields, want %d%s", len(fs), HeaderFields, hint)
 	}
 	for i, fl := range fs {
 		s.header.Fields[i+1] = fl.s
@@ -347,19 +353,54 @@ func (s *extfSource) Next(ctx context.Context) (*record.Batch, error) {
 	return b, nil
 }
 
+// badText returns the 1-based column and reason of text the encoding did
+// not produce cleanly (a byte windows-1252 does not define, decoded as
+// U+FFFD; invalid UTF-8; a NUL byte; a bare CR), or 0.
+func (s *extfSource) badText(text string) (int, string) {
+	for i, r := range text {
+		switch {
+		case r == utf8.RuneError && !s.utf8:
+			return utf8.RuneCountInString(text[:i]) + 1, "a byte that is not a character in windows-1252 (wrong encoding?)"
+		case r == utf8.RuneError && !strings.HasPrefix(text[i:], "\uFFFD"):
+			return utf8.RuneCountInString(text[:i]) + 1, "invalid UTF-8"
+		case r == 0:
+			return utf8.RuneCountInString(text[:i]) + 1, "NUL byte (0x00) in the data (a UTF-16 file or binary data?)"
+		case r == '\r':
+			return utf8.RuneCountInString(text[:i]) + 1, "carriage return (CR) without line feed: CR-only line ends are not supported"
+		}
+	}
+	return 0, ""
+}
+
+// rejectRaw rejects a row whose columns cannot be typed; the reject's
+// record holds the whole line so the rejects file keeps its data.
+func (s *extfSource) rejectRaw(b *record.Batch, o record.Origin, col int, field, text, reason string) {
+	if col > 0 {
+		o.Col = col
+	}
+	r := record.New(rawLineSchema, o)
+	r.Values[0] = record.String(text)
+	b.Reject(r, "fibu.datev_extf_read", field, reason)
+}
+
+var rawLineSchema = record.MustSchema(record.Field{Name: "line", Kind: record.KindString})
+
 func (s *extfSource) parseRow(text string, b *record.Batch) {
 	o := record.Origin{File: s.name, Line: s.line, Col: 1, Index: s.index}
 	r := record.New(s.schema, o)
 	var msg string
 	var col int
+	if col, msg = s.badText(text); msg != "" {
+		s.rejectRaw(b, o, col, "", text, msg)
+		return
+	}
 	s.fields, msg, col = splitLine(text, ';', s.fields)
 	if msg != "" {
-		r.Origin.Col = col
-		b.Reject(r, "fibu.datev_extf_read", "", msg)
+		s.rejectRaw(b, o, col, "", text, msg)
 		return
 	}
 	if len(s.fields) != len(s.format.Columns) {
-		b.Reject(r, "fibu.datev_extf_read", "", fmt.Sprintf("row has %d columns, %s version %d has %d", len(s.fields), s.format.Name, s.format.Version, len(s.format.Columns)))
+		s.rejectRaw(b, o, 1, "", text, fmt.Sprintf("row has %d columns, %s version %d has %d (truncated or from another format version?)", len(s.fields), s.format.Name, s.format.Version, len(s.format.Columns)))
 		return
 	}
 	for i, f := range s.fields {
@@ -372,8 +413,12 @@ func (s *extfSource) parseRow(text string, b *record.Batch) {
 		case c.Kind == KindAmount:
 			d, err := record.ParseDecimal(f.s, ',')
 			if err != nil {
-				r.Origin.Col = f.col
-				b.Reject(r, "fibu.datev_extf_read", c.Key, fmt.Sprintf("%s: not an amount with decimal comma: %q", c.Caption, f.s))
+				s.rejectRaw(b, o, f.col, c.Key, text, fmt.Sprintf("%s: not an amount with decimal comma: %q", c.Caption, f.s))
+				return
+			}
+			if frac := fracDigits(f.s); d.Scale() != frac || frac > c.Scale {
+				// DATEV allows c.Scale decimal places; ParseDecimal would round beyond 19 digits.
+				s.rejectRaw(b, o, f.col, c.Key, text, fmt.Sprintf("%s: %q has %d decimal places, DATEV allows %d", c.Caption, f.s, frac, c.Scale))
 				return
 			}
 			r.Values[i] = record.Dec(d)
@@ -386,3 +431,18 @@ func (s *extfSource) parseRow(text string, b *record.Batch) {
 
 // Close implements sdk.Source.
 func (s *extfSource) Close() error { return nil }
+
+// fracDigits counts the digits after the decimal comma of s.
+func fracDigits(s string) int {
+	i := strings.IndexByte(s, ',')
+	if i < 0 {
+		return 0
+	}
+	n := 0
+	for _, c := range []byte(s[i+1:]) {
+		if c >= '0' && c <= '9' {
+			n++
+		}
+	}
+	return n
+}

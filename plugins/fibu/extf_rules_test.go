@@ -147,11 +147,50 @@ func TestReadV9AndDamagedRows(t *testing.T) {
 	if len(recs) != 52 || len(rejs) != 2 || recs[0].Schema.Len() != 120 {
 		t.Fatalf("records %d rejects %d", len(recs), len(rejs))
 	}
-	if got := rejs[0].Error(); got != "v9.csv:4:1: fibu.datev_extf_read: row has 1 columns, Buchungsstapel version 9 has 120" {
+	if got := rejs[0].Error(); got != "v9.csv:4:1: fibu.datev_extf_read: row has 1 columns, Buchungsstapel version 9 has 120 (truncated or from another format version?)" {
 		t.Errorf("reject 1: %s", got)
 	}
 	if got := rejs[1].Error(); got != `v9.csv:6:1: fibu.datev_extf_read: umsatz: Umsatz (ohne Soll/Haben-Kz): not an amount with decimal comma: "531.16"` {
 		t.Errorf("reject 2: %s", got)
+	}
+}
+
+// TestReadDamagedBytesAndAmounts: bytes the encoding does not define and
+// amounts DATEV cannot hold reject their row with line, column and reason,
+// and the reject keeps the whole line (nothing is repaired or rounded).
+func TestReadDamagedBytesAndAmounts(t *testing.T) {
+	in, _ := os.ReadFile("testdata/datev-official-sample_EXTF_Buchungsstapel.cp1252-crlf.csv")
+	base := strings.Split(string(in), "\r\n")
+	for _, tc := range []struct {
+		name, old, new, want string
+	}{
+		{"undefined windows-1252 byte", ";\"", ";\"\x81", "x.csv:3:"},
+		{"NUL byte", ";\"", ";\"\x00", "NUL byte (0x00)"},
+		{"three decimals", "100,18;", "100,185;", `umsatz: Umsatz (ohne Soll/Haben-Kz): "100,185" has 3 decimal places, DATEV allows 2`},
+		{"more digits than a decimal holds", "100,18;", "1234567890123456789,5;", `"1234567890123456789,5" has 1 decimal places, DATEV allows 2`},
+		{"126 columns", "100,18;", "100,18;x;", "row has 126 columns, Buchungsstapel version 13 has 125"},
+		{"bare CR", "100,18;", "100,18\r;", "carriage return (CR)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lines := append([]string{}, base...)
+			if !strings.Contains(lines[2], tc.old) {
+				t.Fatalf("fixture row has no %q", tc.old)
+			}
+			lines[2] = strings.Replace(lines[2], tc.old, tc.new, 1)
+			recs, rejs, err := readAll(t, "x.csv", []byte(strings.Join(lines, "\r\n")), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rejs) != 1 || len(recs) != 53 {
+				t.Fatalf("records %d rejects %v", len(recs), rejs)
+			}
+			if got := rejs[0].Error(); !strings.HasPrefix(got, "x.csv:3:") || !strings.Contains(got, tc.want) {
+				t.Errorf("reject %q, want x.csv:3:... %q", got, tc.want)
+			}
+			if got := rejs[0].Record.Values[0].Str(); got != decode1252([]byte(lines[2])) {
+				t.Errorf("reject keeps %q, want the whole line", got)
+			}
+		})
 	}
 }
 
