@@ -338,3 +338,28 @@ func TestWriteDryRunSendsNothing(t *testing.T) {
 		t.Fatalf("%d calls in a dry run", n)
 	}
 }
+
+// TestDecodeJSONDamaged: a damaged response body fails the page with the
+// line and column of the damage instead of being repaired silently
+// (encoding/json replaces invalid UTF-8 by U+FFFD and ignores trailing data).
+func TestDecodeJSONDamaged(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{`{"items":[{"a":"M` + "\xfc" + `ller"}]}`, "invalid JSON: byte 0xFC at line 1, column 18 is not UTF-8"},
+		{"{\"items\":[\n{\"a\":1},\n{\"a\":2}", "the body ends at line 3, column 8 before the document is complete (truncated response?)"},
+		{"{\"items\":[\n  {\"a\":1,}]}", "invalid JSON at line 2, column 10:"},
+		{`{"items":[]}{"items":[]}`, "data after the document at line 1, column 13"},
+		{`{"items":[]}` + "\n<html>proxy error</html>", "data after the document at line 2, column 1"},
+	} {
+		_, err := decodeJSON([]byte(tc.body))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got %v, want %q", tc.body, err, tc.want)
+		}
+	}
+	doc, err := decodeJSON([]byte("{\"items\":[{\"amount\":0.10}]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := doc.(map[string]any)["items"].([]any)[0].(map[string]any)["amount"]; got != json.Number("0.10") {
+		t.Errorf("amount %v, want the exact text 0.10", got)
+	}
+}

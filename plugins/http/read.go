@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kontor-etl/kontor/engine/record"
 	"github.com/kontor-etl/kontor/plugins/sdk"
@@ -265,11 +267,9 @@ func (s *readSource) Next(ctx context.Context) (*record.Batch, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: page %d: %w", s.step, s.page, err)
 		}
-		d := json.NewDecoder(bytes.NewReader(resp.Body))
-		d.UseNumber()
-		var doc any
-		if err := d.Decode(&doc); err != nil {
-			return nil, fmt.Errorf("%s: page %d: invalid JSON: %w", s.step, s.page, err)
+		doc, err := decodeJSON(resp.Body)
+		if err != nil {
+			return nil, fmt.Errorf("%s: page %d: %w", s.step, s.page, err)
 		}
 		raw, ok := getPath(doc, s.c.ItemsPath)
 		items, isList := raw.([]any)
@@ -483,3 +483,47 @@ func jsonToValue(v any) (record.Value, error) {
 }
 
 func (s *readSource) Close() error { return nil }
+
+// decodeJSON decodes one JSON document (numbers as json.Number). Unlike
+// json.Decoder alone it fails, with line and column of the response body,
+// on invalid UTF-8 (which encoding/json would replace by U+FFFD silently),
+// on a syntax error or a truncated body, and on data after the document
+// (two documents, or garbage appended by a proxy).
+func decodeJSON(body []byte) (any, error) {
+	pos := func(off int64) string {
+		off = min(max(off, 0), int64(len(body)))
+		pre := body[:off]
+		line := bytes.Count(pre, []byte{'\n'}) + 1
+		col := utf8.RuneCount(pre[bytes.LastIndexByte(pre, '\n')+1:]) + 1
+		return fmt.Sprintf("line %d, column %d", line, col)
+	}
+	if !utf8.Valid(body) {
+		off := 0
+		for off < len(body) {
+			r, n := utf8.DecodeRune(body[off:])
+			if r == utf8.RuneError && n == 1 {
+				break
+			}
+			off += n
+		}
+		return nil, fmt.Errorf("invalid JSON: byte 0x%02X at %s is not UTF-8", body[off], pos(int64(off)))
+	}
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	var doc any
+	if err := d.Decode(&doc); err != nil {
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &se):
+			return nil, fmt.Errorf("invalid JSON at %s: %w", pos(se.Offset-1), err) // Offset is just after the bad byte
+		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+			return nil, fmt.Errorf("invalid JSON: the body ends at %s before the document is complete (truncated response?)", pos(int64(len(body))))
+		}
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	end := d.InputOffset()
+	if rest := bytes.TrimLeft(body[end:], " \t\r\n"); len(rest) > 0 {
+		return nil, fmt.Errorf("invalid JSON: data after the document at %s", pos(int64(len(body)-len(rest))))
+	}
+	return doc, nil
+}
