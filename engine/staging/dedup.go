@@ -1,12 +1,14 @@
 package staging
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"hash/maphash"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/kontor-etl/kontor/engine/record"
@@ -71,8 +73,18 @@ var DedupChunk = 50000
 
 // held is a record waiting for its ledger lookup.
 type held struct {
-	r         record.Record
-	key, hash string
+	r    record.Record
+	key  string
+	hash [16]byte
+}
+
+// pendEntry is a passed record's future ledger entry: key, content hash
+// and the origin fields rejectedAfter needs.
+type pendEntry struct {
+	key   string
+	hash  [16]byte
+	file  string
+	index int64
 }
 
 type dedup struct {
@@ -84,33 +96,42 @@ type dedup struct {
 	scope string
 	chunk int
 
-	seen    map[fp]int32    // run scope: key -> index of the first origin in origins
-	origins []record.Origin // first origin of each key
+	seen    fpTable               // key fingerprint -> index of the first origin in origins
+	origins blocks[record.Origin] // first origin of each key
 
-	run      state.Run
-	hold     []held
-	keyBuf   []string
-	pendKeys []string
-	pendHash []string
-	pendOrig []record.Origin
+	run    state.Run
+	hold   []held
+	keyBuf []string
+	pend   blocks[pendEntry]
 
 	unchanged, ignored int64
-	kb                 strings.Builder
+	kb                 []byte
 	hbuf               []byte
+	hashSchema         *record.Schema // schema hashIdx was computed for
+	hashIdx            []int          // field index per hash_fields entry (-1: absent)
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-type fieldEval string
-
-func (f fieldEval) Eval(r record.Record) (record.Value, error) {
-	v, ok := r.Get(string(f))
-	if !ok {
-		return record.Null, fmt.Errorf("no field %s", string(f))
-	}
-	return v, nil
+// fieldEval evaluates a key that is a plain field name. It remembers the
+// field's index for the last schema seen (records of a batch share one),
+// so a key costs no map lookup per record; it is used by one goroutine.
+type fieldEval struct {
+	name   string
+	schema *record.Schema
+	idx    int
 }
-func (f fieldEval) Source() string { return string(f) }
+
+func (f *fieldEval) Eval(r record.Record) (record.Value, error) {
+	if r.Schema != f.schema || f.schema == nil {
+		f.schema, f.idx = r.Schema, r.Schema.Index(f.name)
+	}
+	if f.idx < 0 || f.idx >= len(r.Values) {
+		return record.Null, fmt.Errorf("no field %s", f.name)
+	}
+	return r.Values[f.idx], nil
+}
+func (f *fieldEval) Source() string { return f.name }
 
 func newDedup(ctx context.Context, cfg sdk.Config, env sdk.Env) (sdk.Transform, error) {
 	c := DedupConfig{Scope: "run", OnChange: "reject"}
@@ -127,7 +148,7 @@ func newDedup(ctx context.Context, cfg sdk.Config, env sdk.Env) (sdk.Transform, 
 	if c.OnChange != "reject" && c.OnChange != "update" && c.OnChange != "ignore" {
 		errs.Add("on_change", "must be reject, update or ignore, not %q", c.OnChange)
 	}
-	d := &dedup{cfg: c, env: env, seed1: maphash.MakeSeed(), seed2: maphash.MakeSeed(), seen: map[fp]int32{}, chunk: max(DedupChunk, 1)}
+	d := &dedup{cfg: c, env: env, seed1: maphash.MakeSeed(), seed2: maphash.MakeSeed(), chunk: max(DedupChunk, 1)}
 	for i, src := range c.Key {
 		var ev sdk.Evaluator
 		if env.Expressions != nil {
@@ -138,7 +159,7 @@ func newDedup(ctx context.Context, cfg sdk.Config, env sdk.Env) (sdk.Transform, 
 				errs.Add(fmt.Sprintf("key[%d]", i), "expression %q was not compiled by the host", src)
 				continue
 			}
-			ev = fieldEval(src)
+			ev = &fieldEval{name: src}
 		}
 		d.keys = append(d.keys, ev)
 	}
@@ -154,62 +175,98 @@ func newDedup(ctx context.Context, cfg sdk.Config, env sdk.Env) (sdk.Transform, 
 
 // keyText renders the key values joined by "|" ('|' and '\' escaped).
 func (d *dedup) keyText(r record.Record) (string, string, error) {
-	d.kb.Reset()
+	b := d.kb[:0]
 	for i, ev := range d.keys {
 		v, err := ev.Eval(r)
 		if err != nil {
 			return "", d.cfg.Key[i], err
 		}
 		if i > 0 {
-			d.kb.WriteByte('|')
+			b = append(b, '|')
 		}
 		s := v.String()
 		if strings.ContainsAny(s, `|\`) {
 			s = strings.NewReplacer(`\`, `\\`, `|`, `\|`).Replace(s)
 		}
-		d.kb.WriteString(s)
+		b = append(b, s...)
 	}
-	return d.kb.String(), "", nil
+	d.kb = b
+	return string(b), "", nil
 }
 
 func (d *dedup) fingerprint(s string) fp {
 	return fp{maphash.String(d.seed1, s), maphash.String(d.seed2, s)}
 }
 
-// contentHash is the hex sha256 (first 16 bytes) of the hashed fields:
-// names and canonical values, decimals without trailing zeros.
-func (d *dedup) contentHash(r record.Record) string {
+// contentHash is the sha256 (first 16 bytes; stored as hex) of the hashed
+// fields: per field its name, 0x1f, the kind byte, the canonical value
+// (decimals without trailing zeros) and 0x1e.
+func (d *dedup) contentHash(r record.Record) [16]byte {
 	b := d.hbuf[:0]
-	add := func(name string, v record.Value) {
-		b = append(b, name...)
-		b = append(b, 0x1f, byte(v.Kind()))
-		if v.Kind() == record.KindDecimal {
-			b = append(b, trimZeros(v.Decimal().String())...)
-		} else {
-			b = append(b, v.String()...)
-		}
-		b = append(b, 0x1e)
-	}
 	if len(d.cfg.HashFields) > 0 {
-		for _, f := range d.cfg.HashFields {
-			add(f, r.Value(f))
+		if r.Schema != d.hashSchema || d.hashIdx == nil {
+			d.hashSchema = r.Schema
+			d.hashIdx = d.hashIdx[:0]
+			for _, f := range d.cfg.HashFields {
+				d.hashIdx = append(d.hashIdx, r.Schema.Index(f))
+			}
+		}
+		for i, f := range d.cfg.HashFields {
+			v := record.Null
+			if j := d.hashIdx[i]; j >= 0 && j < len(r.Values) {
+				v = r.Values[j]
+			}
+			b = appendHashField(b, f, v)
 		}
 	} else {
 		for i, v := range r.Values {
-			add(r.Schema.Field(i).Name, v)
+			b = appendHashField(b, r.Schema.Field(i).Name, v)
 		}
 	}
 	d.hbuf = b
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:16])
+	return [16]byte(sum[:16])
 }
 
-func trimZeros(s string) string {
-	if strings.IndexByte(s, '.') < 0 {
-		return s
+// appendHashField appends one field of the content hash input. The bytes
+// must never change: they are what earlier runs stored in the ledger.
+func appendHashField(b []byte, name string, v record.Value) []byte {
+	b = append(b, name...)
+	b = append(b, 0x1f, byte(v.Kind()))
+	switch v.Kind() {
+	case record.KindString:
+		b = append(b, v.Str()...)
+	case record.KindDecimal:
+		n := len(b)
+		b = v.Decimal().AppendText(b)
+		if bytes.IndexByte(b[n:], '.') >= 0 {
+			for len(b) > n && b[len(b)-1] == '0' {
+				b = b[:len(b)-1]
+			}
+			if len(b) > n && b[len(b)-1] == '.' {
+				b = b[:len(b)-1]
+			}
+		}
+	case record.KindInt:
+		b = strconv.AppendInt(b, v.Int(), 10)
+	default:
+		b = append(b, v.String()...)
 	}
-	s = strings.TrimRight(s, "0")
-	return strings.TrimSuffix(s, ".")
+	return append(b, 0x1e)
+}
+
+// hashIs reports whether the stored hex hash s is h (no allocation).
+func hashIs(s string, h *[16]byte) bool {
+	const digits = "0123456789abcdef"
+	if len(s) != 32 {
+		return false
+	}
+	for i, c := range h {
+		if s[2*i] != digits[c>>4] || s[2*i+1] != digits[c&15] {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *dedup) Process(ctx context.Context, in, out *record.Batch) error {
@@ -233,13 +290,11 @@ func (d *dedup) Process(ctx context.Context, in, out *record.Batch) error {
 			out.Reject(r, d.env.Step, field, "evaluating key: "+err.Error())
 			continue
 		}
-		f := d.fingerprint(key)
-		if first, dup := d.seen[f]; dup {
-			out.Reject(r, d.env.Step, "", "duplicate of "+d.origins[first].String())
+		if first, dup := d.seen.findOrAdd(d.fingerprint(key), int32(d.origins.len())); dup {
+			out.Reject(r, d.env.Step, "", "duplicate of "+d.origins.at(int(first)).String())
 			continue
 		}
-		d.seen[f] = int32(len(d.origins))
-		d.origins = append(d.origins, r.Origin)
+		d.origins.add(r.Origin)
 		if !ledger {
 			out.Records = append(out.Records, r)
 			continue
@@ -295,10 +350,11 @@ func (d *dedup) resolve(ctx context.Context, out *record.Batch) error {
 	if len(stored) != len(d.hold) {
 		return fmt.Errorf("ledger lookup returned %d hashes for %d keys", len(stored), len(d.hold))
 	}
-	for i, c := range d.hold {
+	for i := range d.hold {
+		c := &d.hold[i]
 		switch {
 		case stored[i] == "":
-		case stored[i] == c.hash:
+		case hashIs(stored[i], &c.hash):
 			d.unchanged++
 			continue
 		case d.cfg.OnChange == "ignore":
@@ -309,9 +365,7 @@ func (d *dedup) resolve(ctx context.Context, out *record.Batch) error {
 			continue
 		}
 		out.Records = append(out.Records, c.r)
-		d.pendKeys = append(d.pendKeys, c.key)
-		d.pendHash = append(d.pendHash, c.hash)
-		d.pendOrig = append(d.pendOrig, record.Origin{File: c.r.Origin.File, Index: c.r.Origin.Index})
+		d.pend.add(pendEntry{key: c.key, hash: c.hash, file: c.r.Origin.File, index: c.r.Origin.Index})
 	}
 	clear(d.hold)
 	d.hold = d.hold[:0]
@@ -320,29 +374,43 @@ func (d *dedup) resolve(ctx context.Context, out *record.Batch) error {
 }
 
 // BeforePrepare implements state.CommitHook: it adds ledger entries for
-// the passed records that no later step or sink rejected.
+// the passed records that no later step or sink rejected, in parts of
+// 10,000 whose hex hashes share one allocation.
 func (d *dedup) BeforePrepare(ctx context.Context, run state.Run, rejectedAfter func(record.Origin) bool) error {
 	if d.cfg.Scope != "ledger" {
 		return nil
 	}
 	const chunk = 10000
-	entries := make([]state.LedgerEntry, 0, min(chunk, len(d.pendKeys)))
-	for i, k := range d.pendKeys {
-		if rejectedAfter != nil && rejectedAfter(d.pendOrig[i]) {
+	n := d.pend.len()
+	entries := make([]state.LedgerEntry, 0, min(chunk, n))
+	hexes := make([]byte, 0, 32*min(chunk, n))
+	flush := func() error {
+		if len(entries) == 0 {
+			return nil
+		}
+		all := string(hexes)
+		for i := range entries {
+			entries[i].Hash = all[32*i : 32*i+32]
+		}
+		err := run.LedgerAdd(ctx, d.scope, entries)
+		clear(entries)
+		entries, hexes = entries[:0], hexes[:0]
+		return err
+	}
+	for i := 0; i < n; i++ {
+		p := d.pend.at(i)
+		if rejectedAfter != nil && rejectedAfter(record.Origin{File: p.file, Index: p.index}) {
 			continue
 		}
-		entries = append(entries, state.LedgerEntry{Key: k, Hash: d.pendHash[i]})
+		entries = append(entries, state.LedgerEntry{Key: p.key})
+		hexes = hex.AppendEncode(hexes, p.hash[:])
 		if len(entries) == chunk {
-			if err := run.LedgerAdd(ctx, d.scope, entries); err != nil {
+			if err := flush(); err != nil {
 				return err
 			}
-			entries = entries[:0]
 		}
 	}
-	if len(entries) > 0 {
-		return run.LedgerAdd(ctx, d.scope, entries)
-	}
-	return nil
+	return flush()
 }
 
 // Stats returns how many records were skipped as already exported
@@ -354,6 +422,81 @@ func (d *dedup) Close() error {
 		d.env.Logger.Info("dedup skipped records already exported", "ledger", d.scope,
 			"unchanged", d.unchanged, "changed_ignored", d.ignored)
 	}
-	d.seen, d.origins, d.hold = nil, nil, nil
+	d.seen, d.origins, d.hold, d.pend = fpTable{}, blocks[record.Origin]{}, nil, blocks[pendEntry]{}
 	return nil
 }
+
+// fpTable maps key fingerprints to an int32 (the index of the key's first
+// origin) by open addressing: one probe sequence per record finds or
+// inserts, where a Go map would hash the fingerprint again and probe
+// twice (lookup, then insert). The fingerprint is already a random hash,
+// so its first word picks the slot. The zero value is an empty table.
+type fpTable struct {
+	slots []fpSlot // a power of two long, at most 3/4 full
+	n     int
+}
+
+type fpSlot struct {
+	f   fp
+	val int32 // value+1; 0: empty slot
+}
+
+// findOrAdd returns the value of f and true, or stores val for f and
+// returns val and false.
+func (t *fpTable) findOrAdd(f fp, val int32) (int32, bool) {
+	if 4*(t.n+1) > 3*len(t.slots) {
+		t.grow()
+	}
+	mask := uint64(len(t.slots) - 1)
+	for i := f[0] & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.val == 0 {
+			s.f, s.val = f, val+1
+			t.n++
+			return val, false
+		}
+		if s.f == f {
+			return s.val - 1, true
+		}
+	}
+}
+
+func (t *fpTable) grow() {
+	old := t.slots
+	t.slots = make([]fpSlot, max(1024, 2*len(old)))
+	mask := uint64(len(t.slots) - 1)
+	for _, s := range old {
+		if s.val == 0 {
+			continue
+		}
+		i := s.f[0] & mask
+		for t.slots[i].val != 0 {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = s
+	}
+}
+
+// blockSize is the length of one block of a blocks sequence.
+const blockSize = 8192
+
+// blocks is an append-only sequence kept in fixed-size blocks: growing it
+// never copies what is already stored (a slice of a million origins
+// would be copied about twenty times and briefly exist twice).
+type blocks[T any] struct {
+	b [][]T
+	n int
+}
+
+func (s *blocks[T]) add(v T) {
+	if s.n%blockSize == 0 {
+		s.b = append(s.b, make([]T, 0, blockSize))
+	}
+	last := &s.b[len(s.b)-1]
+	*last = append(*last, v)
+	s.n++
+}
+
+func (s *blocks[T]) at(i int) T { return s.b[i/blockSize][i%blockSize] }
+
+func (s *blocks[T]) len() int { return s.n }
