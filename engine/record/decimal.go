@@ -53,7 +53,11 @@ func MustDecimal(s string) Decimal {
 // ParseDecimal parses text such as "-1234.50" with the given decimal
 // separator ('.' or ','). A leading '+' or '-' is allowed; thousands
 // separators, exponents, blanks and empty text are not (ErrDecimalSyntax).
+// Text with more digits than a Decimal holds (19 significant digits, 19
+// after the point; trailing zeros after the point do not count) is
+// ErrDecimalOverflow: an amount is never rounded on the way in.
 func ParseDecimal(s string, sep byte) (Decimal, error) {
+	orig := s
 	if sep == ',' {
 		if strings.IndexByte(s, '.') >= 0 {
 			return Decimal{}, fmt.Errorf("%w %q: '.' found but the decimal separator is ','", ErrDecimalSyntax, s)
@@ -67,14 +71,37 @@ func ParseDecimal(s string, sep byte) (Decimal, error) {
 	if s == "" || strings.ContainsAny(s, "eEiInN_ ") {
 		return Decimal{}, fmt.Errorf("%w %q", ErrDecimalSyntax, s)
 	}
-	d, err := decimal.Parse(s)
+	var d decimal.Decimal
+	var err error
+	if len(s) <= 19 { // at most 19 digits: always exact
+		d, err = decimal.Parse(s)
+	} else {
+		d, err = parseExact(s)
+	}
 	if err != nil {
 		if strings.Contains(err.Error(), "overflow") || strings.Contains(err.Error(), "out of range") {
-			return Decimal{}, fmt.Errorf("%w: %q", ErrDecimalOverflow, s)
+			return Decimal{}, fmt.Errorf("%w: %q has more digits than a decimal holds exactly (19 significant digits, 19 decimal places)", ErrDecimalOverflow, orig)
 		}
 		return Decimal{}, fmt.Errorf("%w %q", ErrDecimalSyntax, s)
 	}
 	return Decimal{d}, nil
+}
+
+// parseExact parses s (already checked for syntax) without rounding:
+// decimal.Parse rounds text with more than 19 significant digits (or more
+// than 19 after the point) to fit, which would change an amount silently.
+func parseExact(s string) (decimal.Decimal, error) {
+	frac := 0
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		frac = len(s) - i - 1
+		if frac > decimal.MaxScale {
+			if strings.Trim(s[i+1+decimal.MaxScale:], "0") != "" {
+				return decimal.Decimal{}, fmt.Errorf("overflow: more than %d digits after the decimal point", decimal.MaxScale)
+			}
+			frac = decimal.MaxScale
+		}
+	}
+	return decimal.ParseExact(s, frac) // "decimal overflow" when digits would be lost
 }
 
 func wrap(d decimal.Decimal, err error) (Decimal, error) {
@@ -84,14 +111,26 @@ func wrap(d decimal.Decimal, err error) (Decimal, error) {
 	return Decimal{d}, nil
 }
 
-// Add returns d+e exactly, or ErrDecimalOverflow.
-func (d Decimal) Add(e Decimal) (Decimal, error) { return wrap(d.d.Add(e.d)) }
+// Add returns d+e exactly, or ErrDecimalOverflow when the exact sum does
+// not fit in 19 digits (99999999999999999.99 + 0.001 is an error, never
+// rounded).
+func (d Decimal) Add(e Decimal) (Decimal, error) {
+	return wrap(d.d.AddExact(e.d, max(d.d.Scale(), e.d.Scale())))
+}
 
-// Sub returns d-e exactly, or ErrDecimalOverflow.
-func (d Decimal) Sub(e Decimal) (Decimal, error) { return wrap(d.d.Sub(e.d)) }
+// Sub returns d-e exactly, or ErrDecimalOverflow when the exact difference
+// does not fit in 19 digits.
+func (d Decimal) Sub(e Decimal) (Decimal, error) {
+	return wrap(d.d.SubExact(e.d, max(d.d.Scale(), e.d.Scale())))
+}
 
-// Mul returns d*e exactly, or ErrDecimalOverflow.
-func (d Decimal) Mul(e Decimal) (Decimal, error) { return wrap(d.d.Mul(e.d)) }
+// Mul returns d*e exactly, or ErrDecimalOverflow when the exact product
+// does not fit in 19 digits. Only digits beyond the 19th after the decimal
+// point (products of two numbers with many decimals, far below a cent) are
+// rounded.
+func (d Decimal) Mul(e Decimal) (Decimal, error) {
+	return wrap(d.d.MulExact(e.d, min(d.d.Scale()+e.d.Scale(), decimal.MaxScale)))
+}
 
 // Quo returns d/e rounded to 19 significant digits; division by zero is an error.
 func (d Decimal) Quo(e Decimal) (Decimal, error) {

@@ -310,34 +310,11 @@ func parseGroupedDecimal(s string, sep, thou byte) (record.Value, error) {
 	d, err := record.ParseDecimal(stripByte(s, thou), sep)
 	if err != nil {
 		if errors.Is(err, record.ErrDecimalOverflow) {
-			return record.Null, fmt.Errorf("%w: %q", record.ErrDecimalOverflow, s)
+			return record.Null, fmt.Errorf("%w: %q has more digits than a decimal holds exactly (19 significant digits, 19 decimal places)", record.ErrDecimalOverflow, s)
 		}
 		return record.Null, fmt.Errorf("%w %q", record.ErrDecimalSyntax, s)
 	}
-	if err := checkExact(s, sep, d); err != nil {
-		return record.Null, err
-	}
 	return record.Dec(d), nil
-}
-
-// checkExact returns an error when d, parsed from s, lost digits of s:
-// record.ParseDecimal rounds a text with more than 19 significant digits
-// (1234567890123456789,5 becomes 1234567890123456790), which must never
-// happen silently to an amount. It compares the decimal places of s (after
-// the separator sep) with the scale of d.
-func checkExact(s string, sep byte, d record.Decimal) error {
-	frac := 0
-	if i := strings.IndexByte(s, sep); i >= 0 {
-		for _, c := range []byte(s[i+1:]) {
-			if c >= '0' && c <= '9' {
-				frac++
-			}
-		}
-	}
-	if d.Scale() != frac {
-		return fmt.Errorf("%w: %q has more digits than a decimal holds exactly (19 significant digits, 19 decimal places)", record.ErrDecimalOverflow, s)
-	}
-	return nil
 }
 
 // parseGroupedInt parses s, an integer text that contains thou.
@@ -470,11 +447,8 @@ func (c *converter) convert(s string) (record.Value, error) {
 		if c.thou != 0 && strings.IndexByte(s, c.thou) >= 0 {
 			return parseGroupedDecimal(s, c.sep, c.thou)
 		}
-		d, err := record.ParseDecimal(s, c.sep)
+		d, err := record.ParseDecimal(s, c.sep) // never rounds: too many digits is ErrDecimalOverflow
 		if err != nil {
-			return record.Null, err
-		}
-		if err := checkExact(s, c.sep, d); err != nil {
 			return record.Null, err
 		}
 		return record.Dec(d), nil

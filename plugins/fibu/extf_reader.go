@@ -412,12 +412,16 @@ func (s *extfSource) parseRow(text string, b *record.Batch) {
 			// null
 		case c.Kind == KindAmount:
 			d, err := record.ParseDecimal(f.s, ',')
+			if errors.Is(err, record.ErrDecimalOverflow) {
+				s.rejectRaw(b, o, f.col, c.Key, text, fmt.Sprintf("%s: %q has more digits than a decimal holds exactly", c.Caption, f.s))
+				return
+			}
 			if err != nil {
 				s.rejectRaw(b, o, f.col, c.Key, text, fmt.Sprintf("%s: not an amount with decimal comma: %q", c.Caption, f.s))
 				return
 			}
-			if frac := fracDigits(f.s); d.Scale() != frac || frac > c.Scale {
-				// DATEV allows c.Scale decimal places; ParseDecimal would round beyond 19 digits.
+			if frac := fracDigits(f.s); frac > c.Scale {
+				// DATEV allows c.Scale decimal places.
 				s.rejectRaw(b, o, f.col, c.Key, text, fmt.Sprintf("%s: %q has %d decimal places, DATEV allows %d", c.Caption, f.s, frac, c.Scale))
 				return
 			}

@@ -167,7 +167,7 @@ func TestReadDamagedBytesAndAmounts(t *testing.T) {
 		{"undefined windows-1252 byte", ";\"", ";\"\x81", "x.csv:3:"},
 		{"NUL byte", ";\"", ";\"\x00", "NUL byte (0x00)"},
 		{"three decimals", "100,18;", "100,185;", `umsatz: Umsatz (ohne Soll/Haben-Kz): "100,185" has 3 decimal places, DATEV allows 2`},
-		{"more digits than a decimal holds", "100,18;", "1234567890123456789,5;", `"1234567890123456789,5" has 1 decimal places, DATEV allows 2`},
+		{"more digits than a decimal holds", "100,18;", "1234567890123456789,5;", `"1234567890123456789,5" has more digits than a decimal holds exactly`},
 		{"126 columns", "100,18;", "100,18;x;", "row has 126 columns, Buchungsstapel version 13 has 125"},
 		{"bare CR", "100,18;", "100,18\r;", "carriage return (CR)"},
 	} {

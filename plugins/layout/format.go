@@ -1,6 +1,7 @@
 package layout
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -235,8 +236,7 @@ func (lay *Layout) parseValue(f *Field, s string) (record.Value, string) {
 			}
 		} else {
 			d, err = record.ParseDecimal(t, lay.Decimal[0])
-			if err == nil && d.Scale() != fracDigits(t, lay.Decimal[0]) {
-				// record.ParseDecimal rounds beyond 19 digits: never silently.
+			if errors.Is(err, record.ErrDecimalOverflow) {
 				return record.Null, fmt.Sprintf("%q has more digits than a decimal holds exactly", raw)
 			}
 			if err == nil && d.Scale() > f.decimals {
