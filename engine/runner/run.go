@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -550,13 +551,25 @@ func (x *execution) glob() error {
 	if err != nil {
 		return &InvalidError{Diags: diag.List{diag.Errorf(s.PosOf("path"), "path", "%s: bad glob %q: %v", display(s), s.Path, err)}}
 	}
-	var files []string
+	var files, dirs []string
 	for _, m := range matches {
-		if fi, err := os.Stat(m); err == nil && fi.Mode().IsRegular() {
+		fi, err := os.Stat(m)
+		switch {
+		case err != nil && !errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("%s: input %s: %w", display(s), m, err)
+		case err != nil: // a dangling symlink: nothing to read
+		case fi.Mode().IsRegular():
 			files = append(files, m)
+		case fi.IsDir():
+			dirs = append(dirs, m)
 		}
 	}
 	if len(files) == 0 {
+		if len(dirs) > 0 {
+			d := x.inputName(dirs[0])
+			return fmt.Errorf("%s: no input matches %s: %s is a directory (read the files in it with a glob such as %s/*)",
+				display(s), s.Path, d, d)
+		}
 		return fmt.Errorf("%s: no input matches %s", display(s), s.Path)
 	}
 	// filepath.Glob returns matches in lexical order per directory level;
@@ -564,19 +577,25 @@ func (x *execution) glob() error {
 	sortStrings(files)
 	x.src.files = files
 	for _, f := range files {
-		name := f
-		if !filepath.IsAbs(s.Path) {
-			dir := x.p.Dir
-			if dir == "" {
-				dir = "."
-			}
-			if r, err := filepath.Rel(dir, f); err == nil {
-				name = r
-			}
-		}
-		x.src.names = append(x.src.names, filepath.ToSlash(name))
+		x.src.names = append(x.src.names, x.inputName(f))
 	}
 	return nil
+}
+
+// inputName is how a matched input is named in origins and messages:
+// relative to the pipeline's directory when the source path is relative.
+func (x *execution) inputName(f string) string {
+	name := f
+	if !filepath.IsAbs(x.p.Source.Path) {
+		dir := x.p.Dir
+		if dir == "" {
+			dir = "."
+		}
+		if r, err := filepath.Rel(dir, f); err == nil {
+			name = r
+		}
+	}
+	return filepath.ToSlash(name)
 }
 
 // finishOutputs closes the sinks (trailers, final flush) and the files.

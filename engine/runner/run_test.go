@@ -226,6 +226,15 @@ func TestRunNoInput(t *testing.T) {
 	if err == nil || rep.ExitCode != 1 || !strings.Contains(err.Error(), "no input matches in/*.txt") {
 		t.Fatalf("err %v exit %d", err, rep.ExitCode)
 	}
+
+	// A directory that matches is named, with the glob that reads it.
+	if err := os.MkdirAll(filepath.Join(dir, "in", "batch.txt"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = Run(context.Background(), p, Options{Now: clock})
+	if err == nil || rep.ExitCode != 1 || !strings.Contains(err.Error(), ": in/batch.txt is a directory (read the files in it with a glob such as in/batch.txt/*)") {
+		t.Fatalf("err %v exit %d", err, rep.ExitCode)
+	}
 }
 
 func TestRunSinkFailureLeavesNothing(t *testing.T) {
