@@ -49,8 +49,11 @@ func (h *hcLogger) Log(level hclog.Level, msg string, args ...any) {
 	// go-plugin's own chatter (starting, handshakes, exits) is debug;
 	// the plugin's log lines keep their level.
 	lv := slogLevel(level)
-	if h.name == "" && lv < slog.LevelError {
-		lv = slog.LevelDebug
+	if h.name == "" {
+		if lv < slog.LevelError {
+			lv = slog.LevelDebug
+		}
+		args = renamePluginKey(args)
 	}
 	l := h.l
 	if h.name != "" && h.route != nil {
@@ -60,6 +63,22 @@ func (h *hcLogger) Log(level hclog.Level, msg string, args ...any) {
 	}
 	l.Log(context.Background(), lv, msg, append(append([]any(nil), h.args...), args...)...)
 }
+
+// renamePluginKey renames the key "plugin" of go-plugin's own messages
+// ("plugin process exited", plugin=<binary path>) to "path": the host's
+// logger already carries plugin=<name>, and the same key twice in one line
+// is ambiguous (and collides in JSON logs). args is not modified.
+func renamePluginKey(args []any) []any {
+	for i := 0; i+1 < len(args); i += 2 {
+		if k, ok := args[i].(string); ok && k == "plugin" {
+			out := append([]any(nil), args...)
+			out[i] = "path"
+			return out
+		}
+	}
+	return args
+}
+
 func (h *hcLogger) Trace(msg string, args ...any) { h.Log(hclog.Trace, msg, args...) }
 func (h *hcLogger) Debug(msg string, args ...any) { h.Log(hclog.Debug, msg, args...) }
 func (h *hcLogger) Info(msg string, args ...any)  { h.Log(hclog.Info, msg, args...) }
