@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -92,6 +93,9 @@ func TestLintDirWithMissingPlugin(t *testing.T) {
 
 // TestTestDirWithMissingPlugin: `kontor test DIR` still tests the other
 // pipelines when one pipeline's plugin is not found, and exits 2.
+// Regression: the pipeline that could not load counts as failed in the
+// summary line (it said "1 passed, 0 failed") and its FAIL line carries the
+// error; the same holds when it is the only pipeline given.
 func TestTestDirWithMissingPlugin(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, src string) {
@@ -105,8 +109,19 @@ func TestTestDirWithMissingPlugin(t *testing.T) {
 	write("a_test.yaml", tests)
 	write("b.yaml", strings.Replace(pipeline, "%s", "", 1))
 	write("b_test.yaml", tests)
-	code, out, errs := runCLI(t, "test", "--plugin-dir", filepath.Join(dir, "none"), dir)
-	if code != 2 || !strings.Contains(errs, `plugin "nosuchplugin" not found`) || !strings.Contains(out, "b.yaml: one record") || !strings.Contains(out, "1 passed, 0 failed") {
-		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	failLine := regexp.MustCompile(`(?m)^FAIL \S*a\.yaml: not run: its plugins could not be loaded\n    \S*a\.yaml:3:5: error: plugin "nosuchplugin" not found`)
+	for _, tc := range []struct {
+		arg, summary string
+	}{
+		{dir, "1 passed, 1 failed\n"},
+		{filepath.Join(dir, "a.yaml"), "0 passed, 1 failed\n"},
+	} {
+		code, out, errs := runCLI(t, "test", "--plugin-dir", filepath.Join(dir, "none"), tc.arg)
+		if code != 2 || !failLine.MatchString(out) || !strings.HasSuffix(out, tc.summary) {
+			t.Errorf("kontor test %s: exit %d, want 2 and %q\nstdout:\n%s\nstderr:\n%s", tc.arg, code, tc.summary, out, errs)
+		}
+		if tc.arg == dir && !strings.Contains(out, "ok   "+filepath.Join(dir, "b.yaml")+": one record") {
+			t.Errorf("b.yaml was not tested:\n%s", out)
+		}
 	}
 }

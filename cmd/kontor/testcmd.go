@@ -53,23 +53,30 @@ func cmdTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else {
 		// One pipeline's plugins (not found, pin mismatch, broken binary)
 		// must not keep the other pipelines from being tested: test them
-		// one by one, each with its own plugins.
+		// one by one, each with its own plugins. A pipeline whose plugins
+		// cannot be loaded is a failed test, named with the error, so the
+		// summary line does not claim that everything passed.
 		tested, err := pipetest.Find(pos...)
-		if err != nil || len(tested) <= 1 {
+		if err != nil || len(tested) == 0 {
 			stderr.Write([]byte(regErr.String()))
 			return code
 		}
 		for _, f := range tested {
-			var ferr strings.Builder
-			freg, fclose, fcode := plugins.registryFor(ctx, []string{f}, nil, &ferr)
-			stderr.Write([]byte(ferr.String()))
+			freg, fclose, fcode := reg, func() {}, code
+			ferr := regErr.String()
+			if len(tested) > 1 { // with one pipeline, the first attempt was its own
+				var b strings.Builder
+				freg, fclose, fcode = plugins.registryFor(ctx, []string{f}, nil, &b)
+				ferr = b.String()
+			}
 			if freg == nil {
-				fmt.Fprintf(stdout, "FAIL %s: its plugins could not be loaded (see above)\n", f)
+				results = append(results, pluginFailure(stdout, f, ferr))
 				if pluginCode != exitError {
 					pluginCode = fcode
 				}
 				continue
 			}
+			stderr.Write([]byte(ferr)) // warnings (skipped discovered plugins)
 			opts.Registry = freg
 			rs, err := pipetest.Run(ctx, []string{f}, opts)
 			fclose()
@@ -94,4 +101,20 @@ func cmdTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	return exitOK
+}
+
+// pluginFailure prints and returns the failed result of a pipeline whose
+// plugins could not be loaded (its cases did not run); msg is what
+// registryFor printed.
+func pluginFailure(out io.Writer, pipeline, msg string) pipetest.Result {
+	msg = strings.TrimSpace(msg)
+	if msg == "" {
+		msg = "(no details)"
+	}
+	r := pipetest.Result{Pipeline: pipeline, Case: "not run: its plugins could not be loaded", Failures: []string{msg}}
+	fmt.Fprintf(out, "FAIL %s: %s\n", r.Pipeline, r.Case)
+	for _, m := range r.Failures {
+		fmt.Fprintf(out, "    %s\n", strings.ReplaceAll(m, "\n", "\n    "))
+	}
+	return r
 }
