@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/kontor-etl/kontor/engine/diag"
 	"github.com/kontor-etl/kontor/engine/pluginhost"
 	"github.com/kontor-etl/kontor/engine/spec"
 	"github.com/kontor-etl/kontor/engine/staging"
@@ -33,7 +35,7 @@ var version = ""
 const usage = `kontor — ETL pipelines for box offices, subscriptions and municipal finance
 
 Usage:
-  kontor run PIPELINE [--dry-run] [--report FILE] [--state-dir DIR] [--since TIME] [--wait DURATION] [--log-format text|json]
+  kontor run PIPELINE [--dry-run] [--report FILE] [--state-dir DIR] [--since TIME] [--wait DURATION] [--log-format text|json] [-q] [--cpuprofile FILE]
   kontor lint [--format text|json] [--strict] FILES_OR_DIRS...
   kontor test [--update] [-v] DIRS_OR_FILES...
   kontor plugins list [--json]
@@ -41,8 +43,8 @@ Usage:
   kontor schema
   kontor history PIPELINE [--json] [--limit N] [--state-dir DIR]
   kontor rejects PIPELINE RUN_ID [--json] [--state-dir DIR]
-  kontor serve [--addr HOST:PORT] [--state-dir DIR] [--pipelines DIR] [--token TOKEN] [--allow-trigger]
-  kontor schedule [--schedule FILE] [--tz ZONE] [--catch-up once|none] [--state-dir DIR] [PIPELINES_OR_DIRS...]
+  kontor serve [--addr HOST:PORT] [--state-dir DIR] [--pipelines DIR] [--token TOKEN] [--allow-trigger] [--base-url URL] [--log-format text|json]
+  kontor schedule [--schedule FILE] [--tz ZONE] [--catch-up once|none] [--stop-timeout DURATION] [--metrics-addr HOST:PORT] [--token TOKEN] [--base-url URL] [--state-dir DIR] [--log-format text|json] [PIPELINES_OR_DIRS...]
   kontor keygen [-o FILE]
   kontor version
   kontor help [COMMAND]
@@ -56,6 +58,8 @@ External plugins (run, lint, test, plugins, schema, serve, schedule):
   --plugin-no-cache                 always start plugins to describe them (no describe cache)
   A pipeline pins its plugins with a top-level plugins: list (name, path, sha256, env, timeout).
   See docs/plugin-authors.md.
+
+A DURATION is a number with a unit: 30s, 5m, 1h30m.
 
 Exit codes:
   0  OK: all records processed, nothing rejected
@@ -97,25 +101,70 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	name, rest := args[0], args[1:]
 	switch name {
 	case "help", "-h", "-help", "--help":
-		if len(rest) > 0 {
-			for _, c := range commands() {
-				if c.name == rest[0] {
-					return c.run(ctx, []string{"-h"}, stdout, stderr)
-				}
-			}
-		}
-		fmt.Fprint(stdout, usage)
-		return exitOK
+		return help(ctx, rest, stdout, stderr)
 	case "-version", "--version":
 		name = "version"
 	}
+	if c, ok := findCommand(name); ok {
+		return c.run(ctx, rest, stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "kontor: %s\n\n%s", unknownCommand(name), usage)
+	return exitUsage
+}
+
+// help is `kontor help [COMMAND]`: the general usage, or the usage and
+// flags of one command, on stdout (so it can be paged). An unknown command
+// is a usage error (exit 2).
+func help(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	switch {
+	case len(args) == 0 || (len(args) == 1 && args[0] == "help"):
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	case len(args) > 1:
+		fmt.Fprintf(stderr, "kontor help: want one command, got %d arguments %q\n", len(args), args)
+		return exitUsage
+	}
+	c, ok := findCommand(args[0])
+	if !ok {
+		var names []string
+		for _, c := range commands() {
+			names = append(names, c.name)
+		}
+		fmt.Fprintf(stderr, "kontor help: %s; the commands are %s and help\n", unknownCommand(args[0]), strings.Join(names, ", "))
+		return exitUsage
+	}
+	// -h makes the command print its usage and flags and return at once.
+	return c.run(ctx, []string{"-h"}, stdout, stdout)
+}
+
+func findCommand(name string) (command, bool) {
 	for _, c := range commands() {
 		if c.name == name {
-			return c.run(ctx, rest, stdout, stderr)
+			return c, true
 		}
 	}
-	fmt.Fprintf(stderr, "kontor: unknown command %q\n\n%s", name, usage)
-	return exitUsage
+	return command{}, false
+}
+
+// unknownCommand is the message for an unknown command name, with a
+// did-you-mean when one is close.
+func unknownCommand(name string) string {
+	names := []string{"help"}
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	msg := fmt.Sprintf("unknown command %q", name)
+	// Command names are short: also take two edits ("lnit", "rnu").
+	s := diag.Suggest(name, names)
+	for _, c := range names {
+		if d := diag.Levenshtein(name, c); s == "" && d <= 2 && d < len(name)-1 {
+			s = c
+		}
+	}
+	if s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return msg
 }
 
 // builtins is the plugin list of this binary: the core transforms, the
@@ -230,4 +279,41 @@ func plural(n int64, word string) string {
 // function library is the loader's default.
 func loadOptions(now func() time.Time) spec.LoadOptions {
 	return spec.LoadOptions{Now: now}
+}
+
+// durationValue is a time.Duration flag whose parse error says what is
+// expected: flag.Duration only says "parse error", and "--wait 10" (no
+// unit) is the common mistake. Its usage text must name the argument in
+// backquotes (`DURATION`), as flag.PrintDefaults cannot tell its type.
+type durationValue time.Duration
+
+func (d *durationValue) String() string { return time.Duration(*d).String() }
+
+func (d *durationValue) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		if _, nerr := strconv.ParseFloat(s, 64); nerr == nil {
+			return fmt.Errorf("a duration needs a unit: %ss or %sm, for example", s, s)
+		}
+		return fmt.Errorf("want a duration such as 30s, 5m or 1h30m")
+	}
+	if v < 0 {
+		return fmt.Errorf("a duration must not be negative")
+	}
+	*d = durationValue(v)
+	return nil
+}
+
+// durationVar defines a duration flag with a helpful parse error (see
+// durationValue); usage must contain `DURATION`.
+func durationVar(fs *flag.FlagSet, p *time.Duration, name string, value time.Duration, usage string) {
+	*p = value
+	fs.Var((*durationValue)(p), name, usage)
+}
+
+// durationFlag is durationVar returning a new variable.
+func durationFlag(fs *flag.FlagSet, name string, value time.Duration, usage string) *time.Duration {
+	p := new(time.Duration)
+	durationVar(fs, p, name, value, usage)
+	return p
 }

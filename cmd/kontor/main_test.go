@@ -186,6 +186,13 @@ func TestCLI(t *testing.T) {
 		{"no_args", nil, 2},
 		{"help", []string{"help"}, 0},
 		{"unknown_command", []string{"frobnicate"}, 2},
+		{"unknown_command_suggest", []string{"lnit"}, 2},
+		// Regression: "help frobnicate" printed the general help, exit 0.
+		{"help_unknown", []string{"help", "frobnicate"}, 2},
+		{"help_run", []string{"help", "run"}, 0},
+		// Regression: a duration without a unit said only "parse error".
+		{"run_bad_wait", []string{"run", "x.yaml", "--wait", "10"}, 2},
+		{"schedule_bad_stop_timeout", []string{"schedule", "--stop-timeout", "soon"}, 2},
 		{"run_no_pipeline", []string{"run"}, 2},
 		{"run_bad_since", []string{"run", "x.yaml", "--since", "yesterday"}, 2},
 		{"run_missing_file", []string{"run", "does-not-exist.yaml", "--state-dir", "memory"}, 2},

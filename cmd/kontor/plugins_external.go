@@ -46,8 +46,8 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 func addPluginFlags(fs *flag.FlagSet) *pluginFlags {
 	pf := &pluginFlags{}
 	fs.Var(&pf.dirs, "plugin-dir", "search `DIR` for external plugins (kontor-plugin-<name>); repeatable (default: ./plugins next to the pipeline and ~/.kontor/plugins)")
-	fs.DurationVar(&pf.timeout, "plugin-timeout", pluginhost.DefaultCallTimeout, "deadline of each call (batch) to an external plugin")
-	fs.DurationVar(&pf.startTimeout, "plugin-start-timeout", pluginhost.DefaultStartTimeout, "deadline for starting an external plugin")
+	durationVar(fs, &pf.timeout, "plugin-timeout", pluginhost.DefaultCallTimeout, "deadline (`DURATION`) of each call (batch) to an external plugin")
+	durationVar(fs, &pf.startTimeout, "plugin-start-timeout", pluginhost.DefaultStartTimeout, "deadline (`DURATION`) for starting an external plugin")
 	fs.BoolVar(&pf.noCache, "plugin-no-cache", false, "do not use the describe cache of external plugins (always start them to describe)")
 	return pf
 }

@@ -24,7 +24,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	reportPath := fs.String("report", "", "write the JSON run report to `FILE` (atomically, whatever the outcome)")
 	stateDir := fs.String("state-dir", duckstate.DefaultDir, "`DIR`ectory of the state databases, one DuckDB file per pipeline; \"memory\" keeps no state")
 	since := fs.String("since", "", "start of the incremental window (`TIME`: RFC 3339 or YYYY-MM-DD) instead of the last successful run's")
-	wait := fs.Duration("wait", 0, "wait up to `DURATION` for the pipeline's run lock (default: exit 4 at once when it is held)")
+	wait := durationFlag(fs, "wait", 0, "wait up to `DURATION` (30s, 5m) for the pipeline's run lock (default: exit 4 at once when it is held)")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
 	quiet := fs.Bool("q", false, "log only warnings and errors")
 	plugins := addPluginFlags(fs)

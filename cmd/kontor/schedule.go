@@ -55,7 +55,7 @@ func scheduleMain(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	stateDir := fs.String("state-dir", duckstate.DefaultDir, "`DIR`ectory of the state databases (one DuckDB file per pipeline)")
 	tz := fs.String("tz", "Local", "time `ZONE` of the cron fields (IANA name such as Europe/Berlin)")
 	catchUp := fs.String("catch-up", scheduler.CatchUpOnce, "missed runs after downtime: once (run once at start if a slot was missed since the last recorded run) or none")
-	stopTimeout := fs.Duration("stop-timeout", 5*time.Minute, "on SIGTERM, how long running pipelines may finish before they are cancelled")
+	stopTimeout := durationFlag(fs, "stop-timeout", 5*time.Minute, "on SIGTERM, wait up to `DURATION` for running pipelines to finish before they are cancelled")
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9464", "serve Prometheus /metrics on `HOST:PORT` (\"off\" disables; a non-loopback host needs --token)")
 	token := fs.String("token", "", "access `TOKEN` for /metrics, or ${env:NAME} (default: $KONTOR_TOKEN)")
 	baseURL := fs.String("base-url", baseURLDefault(), "`URL` of the navigator, for links in notifications (default: $KONTOR_BASE_URL)")
