@@ -32,6 +32,7 @@ import (
 
 // pluginFlags are the plugin options shared by the commands.
 type pluginFlags struct {
+	cmd          string // the command, for the prefix of error messages ("kontor run: ...")
 	dirs         stringList
 	timeout      time.Duration
 	startTimeout time.Duration
@@ -44,7 +45,7 @@ func (s *stringList) String() string     { return strings.Join(*s, string(os.Pat
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 func addPluginFlags(fs *flag.FlagSet) *pluginFlags {
-	pf := &pluginFlags{}
+	pf := &pluginFlags{cmd: fs.Name()}
 	fs.Var(&pf.dirs, "plugin-dir", "search `DIR` for external plugins (kontor-plugin-<name>); repeatable (default: ./plugins next to the pipeline and ~/.kontor/plugins)")
 	durationVar(fs, &pf.timeout, "plugin-timeout", pluginhost.DefaultCallTimeout, "deadline (`DURATION`) of each call (batch) to an external plugin")
 	durationVar(fs, &pf.startTimeout, "plugin-start-timeout", pluginhost.DefaultStartTimeout, "deadline (`DURATION`) for starting an external plugin")
@@ -81,9 +82,13 @@ func (pf *pluginFlags) searchDirs(pipelines []string) []string {
 // (problems are printed to stderr); otherwise close kills the plugin
 // processes and must be called when the command ends.
 func (pf *pluginFlags) registryFor(ctx context.Context, pipelines []string, logger *slog.Logger, stderr io.Writer) (reg *pluginhost.Registry, close func(), code int) {
+	prefix := "kontor" // error messages start with the command: "kontor run: ..."
+	if pf != nil && pf.cmd != "" {
+		prefix += " " + pf.cmd
+	}
 	reg, err := registry()
 	if err != nil {
-		fmt.Fprintf(stderr, "kontor: %v\n", err)
+		fmt.Fprintf(stderr, "%s: %v\n", prefix, err)
 		return nil, nil, exitError
 	}
 	if pf == nil {
@@ -100,7 +105,7 @@ func (pf *pluginFlags) registryFor(ctx context.Context, pipelines []string, logg
 	dirs := pf.searchDirs(pipelines)
 	found, err := pluginhost.Discover(dirs...)
 	if err != nil {
-		fmt.Fprintf(stderr, "kontor: %v\n", err)
+		fmt.Fprintf(stderr, "%s: %v\n", prefix, err)
 		host.Close()
 		return nil, nil, exitError
 	}
@@ -137,7 +142,7 @@ func (pf *pluginFlags) registryFor(ctx context.Context, pipelines []string, logg
 	code = exitOK
 	for _, name := range order {
 		if err := host.LoadAll(ctx, reg, []pluginhost.PluginRef{named[name]}); err != nil {
-			fmt.Fprintf(stderr, "kontor: %v\n", err)
+			fmt.Fprintf(stderr, "%s: %v\n", prefix, err)
 			var pe *pluginhost.PinError
 			if errors.As(err, &pe) {
 				code = exitUsage

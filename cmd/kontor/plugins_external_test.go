@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -150,6 +151,16 @@ func TestExternalPluginFailures(t *testing.T) {
 			if !strings.Contains(out, "ERROR") {
 				t.Errorf("stdout: %s", out)
 			}
+			// Regression: go-plugin's "plugin process exited" line carried
+			// plugin=<name> plugin=<path>; the path is path=.
+			for _, l := range strings.Split(errs, "\n") {
+				if strings.Count(l, " plugin=") > 1 {
+					t.Errorf("key plugin twice: %s", l)
+				}
+			}
+			if tc.name == "crash" && !regexp.MustCompile(`msg="plugin process exited" plugin=crash path=\S*kontor-plugin-crash `).MatchString(errs) {
+				t.Errorf("no plugin process exited line with path=:\n%s", errs)
+			}
 			if d := time.Since(start); d > 20*time.Second {
 				t.Errorf("took %s", d)
 			}
@@ -174,6 +185,21 @@ func TestExternalPluginPin(t *testing.T) {
 		t.Errorf("wrong pin: exit %d\n%s%s", code, out, errs)
 	}
 	assertNoOutput(t, pf)
+	// Regression: the pin error started with "kontor: " instead of the
+	// command, as every other error of the command does.
+	wantPin := fmt.Sprintf("plugin example (%s): sha256 ", bin)
+	if !strings.HasPrefix(errs, "kontor run: "+wantPin) {
+		t.Errorf("wrong pin, run: stderr does not start with %q:\n%s", "kontor run: "+wantPin, errs)
+	}
+	code, _, errs = runCLI(t, "lint", pf)
+	if code != 2 || !strings.HasPrefix(errs, "kontor lint: "+wantPin) {
+		t.Errorf("wrong pin, lint: exit %d\n%s", code, errs)
+	}
+	os.WriteFile(strings.TrimSuffix(pf, ".yaml")+"_test.yaml", []byte("cases:\n  - name: one\n    inputs: [{path: in.csv, content: \"id;amount\\n1;1.19\\n\"}]\n"), 0o644)
+	code, out, _ = runCLI(t, "test", pf)
+	if code != 2 || !strings.Contains(out, "FAIL "+pf+": not run: its plugins could not be loaded\n    kontor test: "+wantPin) || !strings.HasSuffix(out, "0 passed, 1 failed\n") {
+		t.Errorf("wrong pin, test: exit %d\n%s", code, out)
+	}
 
 	pf = pluginCase(t, "example.vat_split", 10, fmt.Sprintf("plugins: [{name: example, path: %s, sha256: %s}]", bin, good))
 	if code, out, errs := runCLI(t, "run", pf, "--state-dir", "memory", "-q"); code != 0 {

@@ -90,7 +90,7 @@ func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener, logger *
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		fmt.Fprintf(stderr, "kontor: %v\n", err)
+		fmt.Fprintf(stderr, "kontor serve: %v\n", err)
 		return exitError
 	case <-ctx.Done():
 	}
