@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -278,10 +279,19 @@ func TestStateHistoryAndLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Regression: the message named the pipeline three times ("kontor run:
+	// e2e-warning: pipeline e2e-warning: pipeline is already running");
+	// now it is one sentence with the holder and what to do.
 	code, out, errs = runCLI(t, "run", pf, "--state-dir", stateDir, "-q")
+	want := regexp.MustCompile(`^kontor run: pipeline e2e-warning is already running \(lock held by pid ` + strconv.Itoa(os.Getpid()) +
+		` on \S+ since \S+; state in ` + regexp.QuoteMeta(stateDir) + `\); not started \(use --wait 5m to wait for it\)\n$`)
+	if code != 4 || !want.MatchString(errs) {
+		t.Errorf("locked run: exit %d\n%s%s\nwant stderr matching %s", code, out, errs, want)
+	}
+	code, out, errs = runCLI(t, "run", pf, "--state-dir", stateDir, "-q", "--wait", "100ms")
 	unlock()
-	if code != 4 || !strings.Contains(errs, "already running") {
-		t.Errorf("locked run: exit %d\n%s%s", code, out, errs)
+	if code != 4 || !strings.HasPrefix(errs, "kontor run: pipeline e2e-warning is still running after waiting 100ms (lock held by pid ") {
+		t.Errorf("locked run with --wait: exit %d\n%s%s", code, out, errs)
 	}
 }
 

@@ -122,11 +122,37 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &inv):
 		src, _ := os.ReadFile(file)
 		withSnippets(inv.Diags, file, src).WriteText(stderr)
+	case errors.Is(err, state.ErrLocked):
+		fmt.Fprintf(stderr, "kontor run: %s\n", lockedMessage(p.Name, *stateDir, *wait, err))
 	case err != nil:
 		fmt.Fprintf(stderr, "kontor run: %s: %v\n", p.Name, err)
 	}
 	summarize(stdout, rep)
 	return rep.ExitCode
+}
+
+// lockedMessage says in one sentence that the pipeline was not run because
+// another run holds its lock: who holds it (what the state store added to
+// state.ErrLocked, e.g. "(lock held by pid 42 on host since ...)"), where
+// the state is, and how long this run waited or how to wait.
+func lockedMessage(name, stateDir string, wait time.Duration, err error) string {
+	var parts []string
+	if _, after, ok := strings.Cut(err.Error(), state.ErrLocked.Error()); ok {
+		if d := strings.Trim(strings.TrimSpace(after), "()"); d != "" {
+			parts = append(parts, d)
+		}
+	}
+	if stateDir != "memory" {
+		parts = append(parts, "state in "+stateDir)
+	}
+	var detail string
+	if len(parts) > 0 {
+		detail = " (" + strings.Join(parts, "; ") + ")"
+	}
+	if wait > 0 {
+		return fmt.Sprintf("pipeline %s is still running after waiting %s%s; not started", name, wait, detail)
+	}
+	return fmt.Sprintf("pipeline %s is already running%s; not started (use --wait 5m to wait for it)", name, detail)
 }
 
 // summarize prints the one-line result of a run.
