@@ -14,7 +14,8 @@ import (
 // cmdKeygen creates an age X25519 identity for encrypted outputs: the
 // identity (secret key) goes to -o FILE (mode 0600, never overwritten) or
 // stdout; the recipient (public key, for a sink's encrypt.recipients) is
-// printed to stdout (to stderr when the identity goes to stdout).
+// printed to stdout (to stderr when the identity goes to stdout). An
+// existing FILE is refused with exit 1 (nothing written).
 func cmdKeygen(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("keygen", "[-o FILE]", stderr)
 	out := fs.String("o", "", "write the identity (secret key) to `FILE`, created with mode 0600; it must not exist (default: stdout)")
@@ -39,8 +40,9 @@ func cmdKeygen(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {
+			// A refusal at run time, not a bad command line: exit 1.
 			fmt.Fprintf(stderr, "kontor keygen: %s exists; not overwriting an identity\n", *out)
-			return exitUsage
+			return exitError
 		}
 		fmt.Fprintf(stderr, "kontor keygen: %v\n", err)
 		return exitError

@@ -48,8 +48,15 @@ func TestKeygenAndEncryptedRun(t *testing.T) {
 	if !strings.HasPrefix(recipient, "age1") {
 		t.Fatalf("recipient %q", recipient)
 	}
-	if code := run(context.Background(), []string{"keygen", "-o", idFile}, io.Discard, io.Discard); code != exitUsage {
-		t.Errorf("keygen over an existing identity: %d", code)
+	// Regression: an existing identity file is a refusal at run time (exit
+	// 1), not an invalid command line (exit 2), and the file is unchanged.
+	before := mustRead(t, idFile)
+	errb.Reset()
+	if code := run(context.Background(), []string{"keygen", "-o", idFile}, io.Discard, &errb); code != exitError || !strings.Contains(errb.String(), "exists; not overwriting") {
+		t.Errorf("keygen over an existing identity: exit %d, want 1\n%s", code, errb.String())
+	}
+	if !bytes.Equal(mustRead(t, idFile), before) {
+		t.Error("keygen changed the existing identity file")
 	}
 	f, _ := os.Open(idFile)
 	ids, err := age.ParseIdentities(f)
