@@ -2,6 +2,7 @@ package pluginhost
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -111,7 +112,7 @@ func writeFields(b *strings.Builder, fs []sdk.Field, depth int) {
 		if len(f.Enum) > 0 {
 			q := make([]string, len(f.Enum))
 			for i, v := range f.Enum {
-				q[i] = "`" + v + "`"
+				q[i] = valueText(v) // quotes "" and " " so they stay visible
 			}
 			b.WriteString(" One of " + strings.Join(q, ", ") + ".")
 		}
@@ -181,8 +182,8 @@ func boundsText(f sdk.Field) string {
 func valueText(v any) string {
 	switch x := v.(type) {
 	case string:
-		if x == "" {
-			return "`\"\"`"
+		if strings.TrimSpace(x) == "" { // "", " ", "\t": invisible in backquotes
+			return "`" + strconv.Quote(x) + "`"
 		}
 		if strings.Contains(x, "\n") {
 			return "`" + strings.ReplaceAll(x, "\n", "\\n") + "`"

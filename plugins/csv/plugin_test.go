@@ -7,6 +7,7 @@ import (
 	"io"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -44,7 +45,11 @@ func TestSpecs(t *testing.T) {
 			}
 		}
 		check("", c.Spec.Fields)
-		if got, want := yamlKeys(structs[c.Name]), sortedNames(c.Spec.Fields); !reflect.DeepEqual(got, want) {
+		got := yamlKeys(structs[c.Name])
+		if c.Name == "read" { // the shared TextFormat's line_ending is for writers only (sdk.TextReadFields)
+			got = slices.DeleteFunc(got, func(k string) bool { return k == "line_ending" })
+		}
+		if want := sortedNames(c.Spec.Fields); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: config struct keys %v, spec keys %v", c.Name, got, want)
 		}
 		cols, _ := c.Spec.Lookup("columns")

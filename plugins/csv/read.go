@@ -68,7 +68,7 @@ const (
 var columnTypes = []string{"string", "int", "decimal", "bool", "date", "datetime"}
 
 func readSpec() sdk.Spec {
-	return sdk.Spec{Fields: append(sdk.TextFormatFields(sdk.StandardText),
+	return sdk.Spec{Fields: append(sdk.TextReadFields(sdk.StandardText),
 		sdk.Field{Name: "header", Type: sdk.TypeBool, Default: true,
 			Description: "Whether the first record (after skip_rows lines) holds the column names.", Example: false},
 		sdk.Field{Name: "columns", Type: sdk.TypeList,

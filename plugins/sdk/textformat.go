@@ -71,6 +71,19 @@ func TextFormatFields(d TextDefaults) []Field {
 	}
 }
 
+// TextReadFields returns the option group for a reader: TextFormatFields
+// without line_ending, which only says what a writer writes (readers accept
+// LF, CRLF and a mix of both).
+func TextReadFields(d TextDefaults) []Field {
+	var fs []Field
+	for _, f := range TextFormatFields(d) {
+		if f.Name != "line_ending" {
+			fs = append(fs, f)
+		}
+	}
+	return fs
+}
+
 // Validate checks the option values (the host already checked enums and
 // types; this catches combinations).
 func (t TextFormat) Validate() FieldErrors {
