@@ -1,6 +1,7 @@
 package funcs
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -27,7 +28,7 @@ func dateFuncs(now func() time.Time) []Func {
 				"or \"YYYYMMDD\" (German TT/JJJJ accepted, see record.ParseDate), date(y, m, d) checks the parts, " +
 				"date(datetime) takes the calendar date; unparsable text is an error.",
 			Example: `date("24.12.2026", "DD.MM.YYYY") == date(2026, 12, 24) && date("2026-12-24") == date(2026, 12, 24)`,
-			Fn:      dateFn,
+			Fn:      fnN("date", 1, 3, nullToNull, dateOf),
 			Types: []any{new(func(string) record.Date), new(func(string, string) record.Date),
 				new(func(int, int, int) record.Date), new(func(time.Time) record.Date), dateSig},
 		},
@@ -45,7 +46,7 @@ func dateFuncs(now func() time.Time) []Func {
 			Doc: "Formats a date or datetime with a pattern such as \"DD.MM.YYYY\", \"YYYYMMDD\" or \"YYYY-MM-DD hh:mm:ss\" " +
 				"(or a Go layout); without a pattern dates give YYYY-MM-DD and datetimes RFC 3339.",
 			Example: `format_date(date(2026, 4, 3), "DD.MM.YYYY") == "03.04.2026" && format_date(date(2026, 4, 3)) == "2026-04-03"`,
-			Fn:      formatDateFn,
+			Fn:      fn2("format_date", nullToNull, anyArg("d"), optional(strArg("layout")), formatDate),
 			Types: []any{new(func(record.Date, string) string), new(func(time.Time, string) string),
 				new(func(record.Date) string), new(func(time.Time) string)},
 		},
@@ -78,30 +79,36 @@ func dateFuncs(now func() time.Time) []Func {
 				"a closed day is first rolled to the next business day (the previous one for n < 0), so n = 0 gives the next " +
 				"business day on or after the date.",
 			Example: `add_business_days(date(2026, 4, 2), 1) == date(2026, 4, 7) && add_business_days(date(2026, 4, 3), 0) == date(2026, 4, 7)`,
-			Fn:      addBusinessDaysFn,
-			Types:   []any{new(func(record.Date, int) record.Date), new(func(time.Time, int) record.Date)},
+			Fn: fn2("add_business_days", nullToNull, dateArg("d"), shiftArg(), func(d record.Date, n int) (any, error) {
+				return calendar.AddTargetDays(d, n), nil
+			}),
+			Types: []any{new(func(record.Date, int) record.Date), new(func(time.Time, int) record.Date)},
 		},
 		{
 			Name: "is_business_day", Group: gDates,
 			Doc:     "Reports whether a date is a TARGET2 business day, i.e. a valid SEPA due or execution date; false for null.",
 			Example: `is_business_day(date(2026, 12, 24)) && !is_business_day(date(2026, 4, 6))`,
-			Fn:      isBusinessDayFn,
-			Types:   []any{new(func(record.Date) bool), new(func(time.Time) bool)},
+			Fn: fn1("is_business_day", nullToFalse, dateArg("d"), func(d record.Date) (any, error) {
+				return calendar.IsTargetDay(d), nil
+			}),
+			Types: []any{new(func(record.Date) bool), new(func(time.Time) bool)},
 		},
 		{
 			Name: "is_german_holiday", Group: gDates,
 			Doc: "Reports whether a date is a public holiday in the German state given by its code (\"NW\", \"BY\", ...; " +
 				"\"\" for nationwide holidays only); an unknown state code is an error.",
 			Example: `is_german_holiday(date(2026, 6, 4), "NW") && !is_german_holiday(date(2026, 6, 4), "BE")`,
-			Fn:      isGermanHolidayFn,
+			Fn:      fn2("is_german_holiday", noNullRule, anyArg("d"), strArg("state"), isGermanHoliday),
 			Types:   []any{new(func(record.Date, string) bool), new(func(time.Time, string) bool)},
 		},
 		{
 			Name: "days_between", Group: gDates,
 			Doc:     "Returns the number of calendar days from date a to date b (negative if b is earlier).",
 			Example: `days_between(date(2026, 12, 24), date(2027, 1, 1)) == 8`,
-			Fn:      daysBetweenFn,
-			Types:   []any{new(func(record.Date, record.Date) int), new(func(any, any) int)},
+			Fn: fn2("days_between", nullsToNull, dateArg("a"), dateArg("b"), func(a, b record.Date) (any, error) {
+				return int(b) - int(a), nil
+			}),
+			Types: []any{new(func(record.Date, record.Date) int), new(func(any, any) int)},
 		},
 		{
 			Name: "start_of_month", Group: gDates,
@@ -159,61 +166,36 @@ func dateFuncs(now func() time.Time) []Func {
 	}
 }
 
-func dateFn(args ...any) (any, error) {
-	const fn = "date"
-	if err := arity(fn, args, 1, 3); err != nil {
-		return nil, err
-	}
-	if args[0] == nil {
-		return nil, nil
-	}
+// dateOf makes a date from parts (3 arguments), text and a layout (2) or
+// ISO text, a date or a datetime (1).
+func dateOf(args []any) (any, error) {
 	switch len(args) {
 	case 3:
-		y, err := argInt(fn, args, 0, "year")
-		if err != nil {
-			return nil, err
-		}
-		m, err := argInt(fn, args, 1, "month")
-		if err != nil {
-			return nil, err
-		}
-		d, err := argInt(fn, args, 2, "day")
-		if err != nil {
-			return nil, err
-		}
-		if y < 1 || y > 9999 || m < 1 || m > 12 || d < 1 || d > daysIn(y, time.Month(m)) {
-			return nil, errorf(fn, "%04d-%02d-%02d is not a calendar date", y, m, d)
-		}
-		return record.NewDate(y, time.Month(m), d), nil
+		return dateFromParts(args...)
 	case 2:
-		s, err := argString(fn, args, 0, "s")
-		if err != nil {
-			return nil, err
-		}
-		layout, err := argString(fn, args, 1, "layout")
-		if err != nil {
-			return nil, err
-		}
-		d, err := record.ParseDate(s, layout)
-		if err != nil {
-			return nil, errorf(fn, "%v", err)
-		}
-		return d, nil
+		return dateFromLayout(args...)
 	}
 	switch x := args[0].(type) {
 	case string:
-		d, err := record.ParseDate(x, "YYYY-MM-DD")
-		if err != nil {
-			return nil, errorf(fn, "%v", err)
-		}
-		return d, nil
+		return result(record.ParseDate(x, "YYYY-MM-DD"))
 	case record.Date:
 		return x, nil
 	case time.Time:
 		return record.DateOf(x), nil
 	}
-	return nil, argError(fn, 0, "s", "string, date or datetime", args[0])
+	return nil, argError(0, "s", "string, date or datetime", args[0])
 }
+
+var dateFromParts = decode3(nil, intArg("year"), intArg("month"), intArg("day"), func(y, m, d int) (any, error) {
+	if y < 1 || y > 9999 || m < 1 || m > 12 || d < 1 || d > daysIn(y, time.Month(m)) {
+		return nil, fmt.Errorf("%04d-%02d-%02d is not a calendar date", y, m, d)
+	}
+	return record.NewDate(y, time.Month(m), d), nil
+})
+
+var dateFromLayout = decode2(nil, strArg("s"), strArg("layout"), func(s, layout string) (any, error) {
+	return result(record.ParseDate(s, layout))
+})
 
 func daysIn(y int, m time.Month) int {
 	_, _, d := record.NewDate(y, m+1, 0).YMD()
@@ -221,105 +203,71 @@ func daysIn(y int, m time.Month) int {
 }
 
 func datetimeFn(now func() time.Time) func(args ...any) (any, error) {
-	return func(args ...any) (any, error) {
-		const fn = "datetime"
-		if err := arity(fn, args, 1, 2); err != nil {
-			return nil, err
+	parse := decode2(nil, strArg("s"), optional(strArg("layout")), func(s string, layout maybe[string]) (any, error) {
+		goLayout, show := time.RFC3339Nano, "RFC 3339"
+		if layout.ok {
+			goLayout, show = record.GoLayout(layout.v), layout.v
 		}
-		if args[0] == nil {
-			return nil, nil
+		t, err := time.ParseInLocation(goLayout, s, now().Location())
+		if err != nil {
+			return nil, fmt.Errorf("invalid datetime %q (want %s)", s, show)
 		}
-		loc := now().Location()
+		return t, nil
+	})
+	return fnN("datetime", 1, 2, nullToNull, func(args []any) (any, error) {
 		switch x := args[0].(type) {
 		case record.Date:
 			if len(args) == 2 {
-				return nil, errorf(fn, "a date takes no layout")
+				return nil, errors.New("a date takes no layout")
 			}
 			y, m, d := x.YMD()
-			return time.Date(y, m, d, 0, 0, 0, 0, loc), nil
+			return time.Date(y, m, d, 0, 0, 0, 0, now().Location()), nil
 		case time.Time:
 			return x, nil
 		}
-		s, err := argString(fn, args, 0, "s")
-		if err != nil {
-			return nil, err
-		}
-		layout, show := time.RFC3339Nano, "RFC 3339"
-		if len(args) == 2 {
-			if show, err = argString(fn, args, 1, "layout"); err != nil {
-				return nil, err
-			}
-			layout = record.GoLayout(show)
-		}
-		t, err := time.ParseInLocation(layout, s, loc)
-		if err != nil {
-			return nil, errorf(fn, "invalid datetime %q (want %s)", s, show)
-		}
-		return t, nil
-	}
+		return parse(args...)
+	})
 }
 
-func formatDateFn(args ...any) (any, error) {
-	const fn = "format_date"
-	if err := arity(fn, args, 1, 2); err != nil {
-		return nil, err
-	}
-	if args[0] == nil {
-		return nil, nil
-	}
-	layout := ""
-	if len(args) == 2 {
-		var err error
-		if layout, err = argString(fn, args, 1, "layout"); err != nil {
-			return nil, err
-		}
-	}
-	switch x := args[0].(type) {
+func formatDate(v any, layout maybe[string]) (any, error) {
+	switch x := v.(type) {
 	case record.Date:
-		if layout == "" {
+		if layout.v == "" {
 			return x.String(), nil
 		}
-		return x.Format(layout), nil
+		return x.Format(layout.v), nil
 	case time.Time:
-		if layout == "" {
+		if layout.v == "" {
 			return x.Format(time.RFC3339), nil
 		}
-		return x.Format(record.GoLayout(layout)), nil
+		return x.Format(record.GoLayout(layout.v)), nil
 	}
-	return nil, argError(fn, 0, "d", "date or datetime", args[0])
+	return nil, argError(0, "d", "date or datetime", v)
 }
 
-func argShift(fn string, args []any, i int) (int, error) {
-	n, err := argInt(fn, args, i, "n")
-	if err != nil {
-		return 0, err
+// shiftArg is a number of days, months or years within ±maxDayShift.
+func shiftArg() param[int] {
+	return param[int]{name: "n", decode: asShift}
+}
+
+func asShift(v any) (int, error) {
+	n, err := asInt(v)
+	if err == nil && (n < -maxDayShift || n > maxDayShift) {
+		err = fmt.Errorf("%d is outside ±%d", n, maxDayShift)
 	}
-	if n < -maxDayShift || n > maxDayShift {
-		return 0, fmt.Errorf("%s: argument %d (n): %d is outside ±%d", fn, i+1, n, maxDayShift)
-	}
-	return n, nil
+	return n, err
 }
 
 func addFn(fn string, fd func(record.Date, int) record.Date, ft func(time.Time, int) time.Time) func(args ...any) (any, error) {
-	return func(args ...any) (any, error) {
-		if err := arity(fn, args, 2, 2); err != nil {
-			return nil, err
-		}
-		if args[0] == nil {
-			return nil, nil
-		}
-		n, err := argShift(fn, args, 1)
-		if err != nil {
-			return nil, err
-		}
-		switch x := args[0].(type) {
+	return fn2(fn, nullToNull, anyArg("d"), shiftArg(), func(d any, n int) (any, error) {
+		switch x := d.(type) {
 		case record.Date:
 			return fd(x, n), nil
 		case time.Time:
 			return ft(x, n), nil
 		}
-		return nil, argError(fn, 0, "d", "date or datetime", args[0])
-	}
+		return nil, argError(0, "d", "date or datetime", d)
+	})
 }
 
 func addMonthsDate(d record.Date, n int) record.Date {
@@ -336,95 +284,23 @@ func addMonthsTime(t time.Time, n int) time.Time {
 	return time.Date(y, m, d, hh, mm, ss, t.Nanosecond(), t.Location())
 }
 
-func addBusinessDaysFn(args ...any) (any, error) {
-	const fn = "add_business_days"
-	if err := arity(fn, args, 2, 2); err != nil {
-		return nil, err
-	}
-	if args[0] == nil {
-		return nil, nil
-	}
-	d, err := argDate(fn, args, 0, "d")
-	if err != nil {
-		return nil, err
-	}
-	n, err := argShift(fn, args, 1)
-	if err != nil {
-		return nil, err
-	}
-	return calendar.AddTargetDays(d, n), nil
-}
-
-func isBusinessDayFn(args ...any) (any, error) {
-	const fn = "is_business_day"
-	if err := arity(fn, args, 1, 1); err != nil {
-		return nil, err
-	}
-	if args[0] == nil {
+// isGermanHoliday checks the state's type before a null date gives false.
+func isGermanHoliday(v any, state string) (any, error) {
+	if v == nil {
 		return false, nil
 	}
-	d, err := argDate(fn, args, 0, "d")
-	if err != nil {
-		return nil, err
-	}
-	return calendar.IsTargetDay(d), nil
-}
-
-func isGermanHolidayFn(args ...any) (any, error) {
-	const fn = "is_german_holiday"
-	if err := arity(fn, args, 2, 2); err != nil {
-		return nil, err
-	}
-	state, err := argString(fn, args, 1, "state")
-	if err != nil {
-		return nil, err
-	}
-	if args[0] == nil {
-		return false, nil
-	}
-	d, err := argDate(fn, args, 0, "d")
+	d, err := dateArg("d").of(0, v)
 	if err != nil {
 		return nil, err
 	}
 	ok, err := calendar.IsGermanHoliday(d, state)
 	if err != nil {
-		return nil, errorf(fn, "argument 2 (state): %v", err)
+		return nil, fmt.Errorf("argument 2 (state): %v", err)
 	}
 	return ok, nil
 }
 
-func daysBetweenFn(args ...any) (any, error) {
-	const fn = "days_between"
-	if err := arity(fn, args, 2, 2); err != nil {
-		return nil, err
-	}
-	if args[0] == nil || args[1] == nil {
-		return nil, nil
-	}
-	a, err := argDate(fn, args, 0, "a")
-	if err != nil {
-		return nil, err
-	}
-	b, err := argDate(fn, args, 1, "b")
-	if err != nil {
-		return nil, err
-	}
-	return int(b) - int(a), nil
-}
-
 // datePart wraps a function of one date (a datetime is reduced to its date).
 func datePart(fn string, f func(record.Date) any) func(args ...any) (any, error) {
-	return func(args ...any) (any, error) {
-		if err := arity(fn, args, 1, 1); err != nil {
-			return nil, err
-		}
-		if args[0] == nil {
-			return nil, nil
-		}
-		d, err := argDate(fn, args, 0, "d")
-		if err != nil {
-			return nil, err
-		}
-		return f(d), nil
-	}
+	return fn1(fn, nullToNull, dateArg("d"), func(d record.Date) (any, error) { return f(d), nil })
 }

@@ -27,7 +27,7 @@ func numberFuncs() []Func {
 			Doc: "Converts text (with '.' or the given one-character decimal separator, optionally dropping a thousands " +
 				"separator) or an int to an exact decimal; malformed text is an error.",
 			Example: `decimal("1234.50") == 1234.5 && decimal("1.234,50", ",", ".") == 1234.5 && decimal(7) == 7`,
-			Fn:      decimalFn,
+			Fn:      fnN("decimal", 1, 3, nullToNull, decimalOf),
 			Types: []any{new(func(string) record.Decimal), new(func(string, string) record.Decimal),
 				new(func(string, string, string) record.Decimal), intDecSig, decSig},
 		},
@@ -64,7 +64,7 @@ func numberFuncs() []Func {
 			Name: "abs", Group: gNumbers,
 			Doc:     "Returns the absolute value of a decimal or int (same type).",
 			Example: `abs(-12.50) == 12.5 && abs(-3) == 3`,
-			Fn:      absFn,
+			Fn:      fnN("abs", 1, 1, nullToNull, abs),
 			Types:   []any{decSig, new(func(int) int)},
 		},
 		{
@@ -88,7 +88,7 @@ func numberFuncs() []Func {
 			Doc: "Converts text (optional sign, digits, surrounding blanks ignored) or an integral decimal to an int; " +
 				"a decimal with a fraction is an error (round it first).",
 			Example: `int(" 007") == 7 && int(12.00) == 12`,
-			Fn:      intFn,
+			Fn:      fnN("int", 1, 1, nullToNull, intOf),
 			Types:   []any{new(func(string) int), new(func(record.Decimal) int), new(func(int) int)},
 		},
 		{
@@ -96,7 +96,7 @@ func numberFuncs() []Func {
 			Doc: "Formats a value as text: decimals with '.' and their own scale, dates as YYYY-MM-DD, datetimes as RFC 3339, " +
 				"bools as true/false, null as \"\"; lists and maps are an error (use toJSON).",
 			Example: `string(decimal("12.50")) == "12.50" && string(42) == "42" && string(date(2026, 1, 2)) == "2026-01-02"`,
-			Fn:      stringFn,
+			Fn:      fnN("string", 1, 1, noNullRule, stringOf),
 			Types:   []any{new(func(any) string)},
 		},
 		{
@@ -104,7 +104,8 @@ func numberFuncs() []Func {
 			Doc: "Formats a decimal or int with the decimal separator sep (one character) and exactly scale digits " +
 				"(rounded half away from zero), optionally grouping thousands with a one-character separator.",
 			Example: `format_amount(1234.5, ",", 2) == "1234,50" && format_amount(-1234567.891, ",", 2, ".") == "-1.234.567,89"`,
-			Fn:      formatAmountFn,
+			Fn: fn4("format_amount", nullToNull, decArg("amount"), byteArg("sep"), scaleArg(), optional(strArg("thousands")),
+				formatAmount),
 			Types: []any{new(func(record.Decimal, string, int) string), new(func(int, string, int) string),
 				new(func(record.Decimal, string, int, string) string), new(func(int, string, int, string) string)},
 		},
@@ -112,7 +113,7 @@ func numberFuncs() []Func {
 			Name: "cents", Group: gNumbers,
 			Doc:     "Returns a decimal amount in cents as an int (12.34 → 1234), e.g. for fixed-width formats; more than two decimal places that are not zero is an error.",
 			Example: `cents(12.34) == 1234 && cents(-0.5) == -50 && cents(3) == 300`,
-			Fn:      centsFn,
+			Fn:      fn1("cents", nullToNull, decArg("amount"), cents),
 			Types:   []any{new(func(record.Decimal) int), new(func(int) int)},
 		},
 	}
@@ -127,48 +128,37 @@ var minMaxTypes = []any{
 	new(func(...any) any),
 }
 
-func decimalFn(args ...any) (any, error) {
-	const fn = "decimal"
-	if err := arity(fn, args, 1, 3); err != nil {
-		return nil, err
+// decimalOf converts text, an int or a decimal; separators apply to text only.
+func decimalOf(args []any) (any, error) {
+	if _, ok := args[0].(string); ok {
+		return parseDecimal(args...)
 	}
-	if args[0] == nil {
-		return nil, nil
+	if len(args) > 1 {
+		return nil, errors.New("separators apply to text only")
 	}
-	s, ok := args[0].(string)
-	if !ok {
-		if len(args) > 1 {
-			return nil, errorf(fn, "separators apply to text only")
+	return result(decArg("x").at(args, 0))
+}
+
+var parseDecimal = decode3(nil, strArg("s"), optional(param[string]{name: "sep", decode: asDecimalSep}), optional(strArg("thousands")),
+	func(s string, decSep, th maybe[string]) (any, error) {
+		sep := decSep.or(".")[0]
+		s = strings.TrimSpace(s)
+		if th.ok {
+			if len(th.v) != 1 || th.v[0] == sep {
+				return nil, fmt.Errorf("argument 3 (thousands): want one character other than the decimal separator, got %q", th.v)
+			}
+			s = strings.ReplaceAll(s, th.v, "")
 		}
-		return argDecimal(fn, args, 0, "x")
+		return result(record.ParseDecimal(s, sep))
+	})
+
+// asDecimalSep decodes a decimal separator, "." or ",".
+func asDecimalSep(v any) (string, error) {
+	s, err := asString(v)
+	if err == nil && s != "." && s != "," {
+		err = fmt.Errorf("want \".\" or \",\", got %q", s)
 	}
-	sep := byte('.')
-	if len(args) >= 2 {
-		v, err := argString(fn, args, 1, "sep")
-		if err != nil {
-			return nil, err
-		}
-		if v != "." && v != "," {
-			return nil, errorf(fn, "argument 2 (sep): want \".\" or \",\", got %q", v)
-		}
-		sep = v[0]
-	}
-	s = strings.TrimSpace(s)
-	if len(args) == 3 {
-		th, err := argString(fn, args, 2, "thousands")
-		if err != nil {
-			return nil, err
-		}
-		if len(th) != 1 || th[0] == sep {
-			return nil, errorf(fn, "argument 3 (thousands): want one character other than the decimal separator, got %q", th)
-		}
-		s = strings.ReplaceAll(s, th, "")
-	}
-	d, err := record.ParseDecimal(s, sep)
-	if err != nil {
-		return nil, errorf(fn, "%v", err)
-	}
-	return d, nil
+	return s, err
 }
 
 func roundFn(fn string, f func(record.Decimal, int) record.Decimal) func(args ...any) (any, error) {
@@ -176,29 +166,9 @@ func roundFn(fn string, f func(record.Decimal, int) record.Decimal) func(args ..
 }
 
 func roundErrFn(fn string, f func(record.Decimal, int) (record.Decimal, error)) func(args ...any) (any, error) {
-	return func(args ...any) (any, error) {
-		if err := arity(fn, args, 1, 2); err != nil {
-			return nil, err
-		}
-		if args[0] == nil {
-			return nil, nil
-		}
-		d, err := argDecimal(fn, args, 0, "x")
-		if err != nil {
-			return nil, err
-		}
-		scale := 0
-		if len(args) == 2 {
-			if scale, err = argScale(fn, args, 1); err != nil {
-				return nil, err
-			}
-		}
-		r, err := f(d, scale)
-		if err != nil {
-			return nil, errorf(fn, "%v", err)
-		}
-		return r, nil
-	}
+	return fn2(fn, nullToNull, decArg("x"), optional(scaleArg()), func(d record.Decimal, scale maybe[int]) (any, error) {
+		return result(f(d, scale.or(0)))
+	})
 }
 
 // floorCeil rounds toward -inf (dir < 0) or +inf (dir > 0).
@@ -216,18 +186,12 @@ func floorCeil(d record.Decimal, scale, dir int) (record.Decimal, error) {
 	return t.Round(scale), nil
 }
 
-func absFn(args ...any) (any, error) {
-	const fn = "abs"
-	if err := arity(fn, args, 1, 1); err != nil {
-		return nil, err
-	}
+func abs(args []any) (any, error) {
 	switch x := args[0].(type) {
-	case nil:
-		return nil, nil
 	case int:
 		if x < 0 {
 			if -x < 0 {
-				return nil, errorf(fn, "integer overflow")
+				return nil, errors.New("integer overflow")
 			}
 			return -x, nil
 		}
@@ -238,7 +202,7 @@ func absFn(args ...any) (any, error) {
 		}
 		return x, nil
 	}
-	d, err := argDecimal(fn, args, 0, "x")
+	d, err := decArg("x").at(args, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -273,10 +237,7 @@ func classify(v any) cmpClass {
 }
 
 func minMaxFn(fn string, want int) func(args ...any) (any, error) {
-	return func(args ...any) (any, error) {
-		if err := arity(fn, args, 1, -1); err != nil {
-			return nil, err
-		}
+	return fnN(fn, 1, -1, noNullRule, func(args []any) (any, error) {
 		vals := args
 		if len(args) == 1 {
 			if l, ok := args[0].([]any); ok {
@@ -291,14 +252,14 @@ func minMaxFn(fn string, want int) func(args ...any) (any, error) {
 			}
 			c := classify(v)
 			if c == cmpNone {
-				return nil, fmt.Errorf("%s: value %d: want number, date, datetime or string, got %s", fn, i+1, typeName(v))
+				return nil, fmt.Errorf("value %d: want number, date, datetime or string, got %s", i+1, typeName(v))
 			}
 			if best == nil {
 				best, cls = v, c
 				continue
 			}
 			if c != cls && !(c <= cmpNum && cls <= cmpNum) {
-				return nil, fmt.Errorf("%s: value %d: cannot compare %s with %s", fn, i+1, typeName(v), typeName(best))
+				return nil, fmt.Errorf("value %d: cannot compare %s with %s", i+1, typeName(v), typeName(best))
 			}
 			if c == cmpNum && cls == cmpInt {
 				cls = cmpNum
@@ -316,7 +277,7 @@ func minMaxFn(fn string, want int) func(args ...any) (any, error) {
 			return n, nil
 		}
 		return best, nil
-	}
+	})
 }
 
 func compare(a, b any, cls cmpClass) int {
@@ -347,53 +308,40 @@ func cmpOrdered[T int | record.Date](a, b T) int {
 	return 0
 }
 
-func intFn(args ...any) (any, error) {
-	const fn = "int"
-	if err := arity(fn, args, 1, 1); err != nil {
-		return nil, err
-	}
+func intOf(args []any) (any, error) {
 	switch x := args[0].(type) {
-	case nil:
-		return nil, nil
 	case string:
 		n, err := strconv.Atoi(strings.TrimSpace(x))
 		if err != nil {
 			if errors.Is(err, strconv.ErrRange) {
-				return nil, errorf(fn, "%q is out of range", x)
+				return nil, fmt.Errorf("%q is out of range", x)
 			}
-			return nil, errorf(fn, "%q is not an integer", x)
+			return nil, fmt.Errorf("%q is not an integer", x)
 		}
 		return n, nil
 	case record.Decimal:
 		if !x.IsInt() {
-			return nil, errorf(fn, "%s has a fraction (round it first)", x)
+			return nil, fmt.Errorf("%s has a fraction (round it first)", x)
 		}
 		n, ok := toInt(x)
 		if !ok {
-			return nil, errorf(fn, "%s is out of range", x)
+			return nil, fmt.Errorf("%s is out of range", x)
 		}
 		return n, nil
 	}
 	if n, ok := toInt(args[0]); ok {
 		return n, nil
 	}
-	return nil, argError(fn, 0, "x", "string, int or decimal", args[0])
+	return nil, argError(0, "x", "string, int or decimal", args[0])
 }
 
-func stringFn(args ...any) (any, error) {
-	const fn = "string"
-	if err := arity(fn, args, 1, 1); err != nil {
-		return nil, err
+func stringOf(args []any) (any, error) {
+	if s, ok := textOf(args[0]); ok {
+		return s, nil
 	}
 	switch x := args[0].(type) {
 	case nil:
 		return "", nil
-	case string:
-		return x, nil
-	case int:
-		return strconv.Itoa(x), nil
-	case int64:
-		return strconv.FormatInt(x, 10), nil
 	case int32:
 		return strconv.FormatInt(int64(x), 10), nil
 	case record.Decimal:
@@ -408,42 +356,16 @@ func stringFn(args ...any) (any, error) {
 		d, _ := toDecimal(x)
 		return d.String(), nil
 	}
-	return nil, argError(fn, 0, "x", "string, number, bool, date or datetime (use toJSON for lists and maps)", args[0])
+	return nil, argError(0, "x", "string, number, bool, date or datetime (use toJSON for lists and maps)", args[0])
 }
 
-func formatAmountFn(args ...any) (any, error) {
-	const fn = "format_amount"
-	if err := arity(fn, args, 3, 4); err != nil {
-		return nil, err
-	}
-	if args[0] == nil {
-		return nil, nil
-	}
-	d, err := argDecimal(fn, args, 0, "amount")
-	if err != nil {
-		return nil, err
-	}
-	sep, err := argString(fn, args, 1, "sep")
-	if err != nil {
-		return nil, err
-	}
-	if len(sep) != 1 {
-		return nil, errorf(fn, "argument 2 (sep): want one character, got %q", sep)
-	}
-	scale, err := argScale(fn, args, 2)
-	if err != nil {
-		return nil, err
-	}
+func formatAmount(d record.Decimal, sep string, scale int, th maybe[string]) (any, error) {
 	s := d.Format(sep[0], scale)
-	if len(args) == 4 {
-		th, err := argString(fn, args, 3, "thousands")
-		if err != nil {
-			return nil, err
+	if th.ok {
+		if len(th.v) != 1 || th.v == sep {
+			return nil, fmt.Errorf("argument 4 (thousands): want one character other than sep, got %q", th.v)
 		}
-		if len(th) != 1 || th == sep {
-			return nil, errorf(fn, "argument 4 (thousands): want one character other than sep, got %q", th)
-		}
-		s = groupThousands(s, sep[0], th[0])
+		s = groupThousands(s, sep[0], th.v[0])
 	}
 	return s, nil
 }
@@ -477,29 +399,18 @@ func groupThousands(s string, sep, th byte) string {
 	return b.String()
 }
 
-func centsFn(args ...any) (any, error) {
-	const fn = "cents"
-	if err := arity(fn, args, 1, 1); err != nil {
-		return nil, err
-	}
-	if args[0] == nil {
-		return nil, nil
-	}
-	d, err := argDecimal(fn, args, 0, "amount")
-	if err != nil {
-		return nil, err
-	}
+func cents(d record.Decimal) (any, error) {
 	r := d.Round(2)
 	if !r.Equal(d) {
-		return nil, errorf(fn, "%s has more than two decimal places", d)
+		return nil, fmt.Errorf("%s has more than two decimal places", d)
 	}
 	c, err := r.Mul(record.DecimalFromInt(100))
 	if err != nil {
-		return nil, errorf(fn, "%v", err)
+		return nil, err
 	}
 	n, ok := toInt(c)
 	if !ok {
-		return nil, errorf(fn, "%s is out of range", d)
+		return nil, fmt.Errorf("%s is out of range", d)
 	}
 	return n, nil
 }

@@ -14,14 +14,14 @@ func sepaFuncs() []Func {
 				"ä→ae, ß→ss, é→e, &→+, line breaks→space, other characters→'.'; see plugins/sdk/banking.Transliterate. " +
 				"The result can be longer than s, so cut it to the field length afterwards.",
 			Example: `sepa_text("Müller & Söhne") == "Mueller + Soehne" && sepa_text("Müller", "dk") == "Müller"`,
-			Fn:      sepaTextFn,
+			Fn:      charsetFn("sepa_text", nullToNull, func(cs banking.Charset, s string) any { return cs.Transliterate(s) }),
 			Types:   []any{new(func(string) string), new(func(string, string) string)},
 		},
 		{
 			Name: "sepa_valid", Group: gSEPA,
 			Doc:     "Reports whether every character of s is in the SEPA character set (charset \"epc\", the default, or \"dk\"); false for null.",
 			Example: `sepa_valid("Rechnung 2026/11") && !sepa_valid("Müller") && sepa_valid("Müller", "dk")`,
-			Fn:      sepaValidFn,
+			Fn:      charsetFn("sepa_valid", nullToFalse, func(cs banking.Charset, s string) any { return cs.Check(s) == nil }),
 			Types:   []any{new(func(string) bool), new(func(string, string) bool)},
 		},
 		{
@@ -81,23 +81,13 @@ func sepaFuncs() []Func {
 			Doc: "Returns the ISO 11649 structured creditor reference (\"RF\" + 2 check digits + ref) for a reference of " +
 				"1-21 letters and digits, e.g. to print on invoices and match bank statements; other text is an error.",
 			Example: `rf_reference("539007547034") == "RF18539007547034"`,
-			Fn: func(args ...any) (any, error) {
-				if err := arity("rf_reference", args, 1, 1); err != nil {
-					return nil, err
-				}
-				if args[0] == nil {
-					return nil, nil
-				}
-				s, err := textOf("rf_reference", args, 0, "ref")
+			Fn: fn1("rf_reference", nullToNull, textArg("ref"), func(ref string) (any, error) {
+				rf, err := banking.RFReference(ref)
 				if err != nil {
 					return nil, err
-				}
-				rf, err := banking.RFReference(s)
-				if err != nil {
-					return nil, errorf("rf_reference", "%v", err)
 				}
 				return rf, nil
-			},
+			}),
 			Types: []any{new(func(string) string), new(func(int) string)},
 		},
 		{
@@ -130,70 +120,26 @@ func boolErr(ok bool) error {
 
 // validFn turns a validator into a predicate; null gives false.
 func validFn(fn string, check func(string) error) func(args ...any) (any, error) {
-	return func(args ...any) (any, error) {
-		if err := arity(fn, args, 1, 1); err != nil {
-			return nil, err
-		}
-		if args[0] == nil {
-			return false, nil
-		}
-		s, err := argString(fn, args, 0, "s")
-		if err != nil {
-			return nil, err
-		}
-		return check(s) == nil, nil
-	}
+	return fn1(fn, nullToFalse, strArg("s"), func(s string) (any, error) { return check(s) == nil, nil })
 }
 
-func charsetArg(fn string, args []any) (banking.Charset, error) {
-	if len(args) < 2 {
-		return banking.CharsetEPC, nil
-	}
-	name, err := argString(fn, args, 1, "charset")
+// charsetFn wraps a function of a string and an optional SEPA charset
+// name ("epc", the default, or "dk").
+func charsetFn(fn string, null nullRule, f func(banking.Charset, string) any) func(args ...any) (any, error) {
+	return fn2(fn, null, strArg("s"), optional(charsetArg()), func(s string, cs maybe[banking.Charset]) (any, error) {
+		return f(cs.or(banking.CharsetEPC), s), nil
+	})
+}
+
+// charsetArg is the name of a SEPA character set.
+func charsetArg() param[banking.Charset] {
+	return param[banking.Charset]{name: "charset", decode: asCharset}
+}
+
+func asCharset(v any) (banking.Charset, error) {
+	name, err := asString(v)
 	if err != nil {
 		return 0, err
 	}
-	cs, err := banking.ParseCharset(name)
-	if err != nil {
-		return 0, errorf(fn, "argument 2 (charset): %v", err)
-	}
-	return cs, nil
-}
-
-func sepaTextFn(args ...any) (any, error) {
-	const fn = "sepa_text"
-	if err := arity(fn, args, 1, 2); err != nil {
-		return nil, err
-	}
-	if args[0] == nil {
-		return nil, nil
-	}
-	s, err := argString(fn, args, 0, "s")
-	if err != nil {
-		return nil, err
-	}
-	cs, err := charsetArg(fn, args)
-	if err != nil {
-		return nil, err
-	}
-	return cs.Transliterate(s), nil
-}
-
-func sepaValidFn(args ...any) (any, error) {
-	const fn = "sepa_valid"
-	if err := arity(fn, args, 1, 2); err != nil {
-		return nil, err
-	}
-	if args[0] == nil {
-		return false, nil
-	}
-	s, err := argString(fn, args, 0, "s")
-	if err != nil {
-		return nil, err
-	}
-	cs, err := charsetArg(fn, args)
-	if err != nil {
-		return nil, err
-	}
-	return cs.Check(s) == nil, nil
+	return banking.ParseCharset(name)
 }

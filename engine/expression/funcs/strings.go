@@ -2,27 +2,12 @@ package funcs
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 )
 
 const gStrings = "Strings"
-
-// textOf accepts a string or an int (formatted in decimal) for functions
-// such as pad_left that are often given numbers.
-func textOf(fn string, args []any, i int, name string) (string, error) {
-	switch x := args[i].(type) {
-	case string:
-		return x, nil
-	case int:
-		return strconv.Itoa(x), nil
-	case int64:
-		return strconv.FormatInt(x, 10), nil
-	}
-	return "", argError(fn, i, name, "string or int", args[i])
-}
 
 func stringFuncs() []Func {
 	return []Func{
@@ -45,7 +30,7 @@ func stringFuncs() []Func {
 			Doc: "Returns up to length characters of s starting at the 0-based character index start; " +
 				"a range past the end is cut short, a negative start or length is an error.",
 			Example: `substr("Kassenzeichen", 6, 7) == "zeichen" && substr("Ü1", 1, 5) == "1"`,
-			Fn:      substrFn,
+			Fn:      fn3("substr", nullToNull, strArg("s"), intArg("start"), intArg("length"), substr),
 			Types:   []any{new(func(string, int, int) string)},
 		},
 		{
@@ -120,63 +105,21 @@ func stringFuncs() []Func {
 
 // unaryString wraps a string -> string function with null propagation.
 func unaryString(fn string, f func(string) string) func(args ...any) (any, error) {
-	return func(args ...any) (any, error) {
-		if err := arity(fn, args, 1, 1); err != nil {
-			return nil, err
-		}
-		if args[0] == nil {
-			return nil, nil
-		}
-		s, err := argString(fn, args, 0, "s")
-		if err != nil {
-			return nil, err
-		}
-		return f(s), nil
-	}
+	return fn1(fn, nullToNull, strArg("s"), func(s string) (any, error) { return f(s), nil })
 }
 
 // predicate2 wraps a (string, string) bool function; null gives false.
 func predicate2(fn, name string, f func(string, string) bool) func(args ...any) (any, error) {
-	return func(args ...any) (any, error) {
-		if err := arity(fn, args, 2, 2); err != nil {
-			return nil, err
-		}
-		if args[0] == nil || args[1] == nil {
-			return false, nil
-		}
-		s, err := argString(fn, args, 0, "s")
-		if err != nil {
-			return nil, err
-		}
-		p, err := argString(fn, args, 1, name)
-		if err != nil {
-			return nil, err
-		}
-		return f(s, p), nil
-	}
+	return fn2(fn, nullsToFalse, strArg("s"), strArg(name), func(s, p string) (any, error) { return f(s, p), nil })
 }
 
 func trimFn(fn string, space func(string, func(rune) bool) string, cut func(string, string) string) func(args ...any) (any, error) {
-	return func(args ...any) (any, error) {
-		if err := arity(fn, args, 1, 2); err != nil {
-			return nil, err
-		}
-		if args[0] == nil {
-			return nil, nil
-		}
-		s, err := argString(fn, args, 0, "s")
-		if err != nil {
-			return nil, err
-		}
-		if len(args) == 1 {
+	return fn2(fn, nullToNull, strArg("s"), optional(strArg("cutset")), func(s string, cutset maybe[string]) (any, error) {
+		if !cutset.ok {
 			return space(s, unicode.IsSpace), nil
 		}
-		c, err := argString(fn, args, 1, "cutset")
-		if err != nil {
-			return nil, err
-		}
-		return cut(s, c), nil
-	}
+		return cut(s, cutset.v), nil
+	})
 }
 
 // runeOffset returns the byte offset of the n-th character of s (len(s)
@@ -191,51 +134,18 @@ func runeOffset(s string, n int) int {
 	return len(s)
 }
 
-func substrFn(args ...any) (any, error) {
-	const fn = "substr"
-	if err := arity(fn, args, 3, 3); err != nil {
-		return nil, err
-	}
-	if args[0] == nil {
-		return nil, nil
-	}
-	s, err := argString(fn, args, 0, "s")
-	if err != nil {
-		return nil, err
-	}
-	start, err := argInt(fn, args, 1, "start")
-	if err != nil {
-		return nil, err
-	}
-	n, err := argInt(fn, args, 2, "length")
-	if err != nil {
-		return nil, err
-	}
+func substr(s string, start, n int) (any, error) {
 	if start < 0 || n < 0 {
-		return nil, fmt.Errorf("%s: start %d and length %d must not be negative", fn, start, n)
+		return nil, fmt.Errorf("start %d and length %d must not be negative", start, n)
 	}
 	a := runeOffset(s, start)
 	return s[a : a+runeOffset(s[a:], n)], nil
 }
 
 func leftRightFn(fn string, left bool) func(args ...any) (any, error) {
-	return func(args ...any) (any, error) {
-		if err := arity(fn, args, 2, 2); err != nil {
-			return nil, err
-		}
-		if args[0] == nil {
-			return nil, nil
-		}
-		s, err := argString(fn, args, 0, "s")
-		if err != nil {
-			return nil, err
-		}
-		n, err := argInt(fn, args, 1, "n")
-		if err != nil {
-			return nil, err
-		}
+	return fn2(fn, nullToNull, strArg("s"), intArg("n"), func(s string, n int) (any, error) {
 		if n < 0 {
-			return nil, fmt.Errorf("%s: argument 2 (n): %d must not be negative", fn, n)
+			return nil, fmt.Errorf("argument 2 (n): %d must not be negative", n)
 		}
 		if left {
 			return s[:runeOffset(s, n)], nil
@@ -245,47 +155,22 @@ func leftRightFn(fn string, left bool) func(args ...any) (any, error) {
 			return s, nil
 		}
 		return s[runeOffset(s, c-n):], nil
-	}
+	})
 }
 
 // maxPadWidth bounds pad widths so a bad value cannot allocate gigabytes.
 const maxPadWidth = 1 << 16
 
 func padFn(fn string, left bool) func(args ...any) (any, error) {
-	return func(args ...any) (any, error) {
-		if err := arity(fn, args, 2, 3); err != nil {
-			return nil, err
-		}
-		if args[0] == nil {
-			return nil, nil
-		}
-		s, err := textOf(fn, args, 0, "s")
-		if err != nil {
-			return nil, err
-		}
-		w, err := argInt(fn, args, 1, "width")
-		if err != nil {
-			return nil, err
-		}
-		if w < 0 || w > maxPadWidth {
-			return nil, fmt.Errorf("%s: argument 2 (width): %d is outside 0..%d", fn, w, maxPadWidth)
-		}
-		pad := " "
-		if len(args) == 3 {
-			if pad, err = argString(fn, args, 2, "char"); err != nil {
-				return nil, err
+	return fn3(fn, nullToNull, textArg("s"), intRangeArg("width", 0, maxPadWidth), optional(charArg("char")),
+		func(s string, w int, char maybe[string]) (any, error) {
+			n := w - utf8.RuneCountInString(s)
+			if n <= 0 {
+				return s, nil
 			}
-			if utf8.RuneCountInString(pad) != 1 {
-				return nil, fmt.Errorf("%s: argument 3 (char): want exactly one character, got %q", fn, pad)
+			if left {
+				return strings.Repeat(char.or(" "), n) + s, nil
 			}
-		}
-		n := w - utf8.RuneCountInString(s)
-		if n <= 0 {
-			return s, nil
-		}
-		if left {
-			return strings.Repeat(pad, n) + s, nil
-		}
-		return s + strings.Repeat(pad, n), nil
-	}
+			return s + strings.Repeat(char.or(" "), n), nil
+		})
 }
