@@ -220,7 +220,7 @@ func (x *execution) execute(ctx context.Context) (err error) {
 	unlock, err := x.store.Lock(ctx, x.opts.Wait)
 	if err != nil {
 		if errors.Is(err, state.ErrLocked) {
-			return fmt.Errorf("pipeline %s: %w", p.Name, err)
+			return err // "pipeline is already running (lock held by ...)"; the report and log name the pipeline
 		}
 		return fmt.Errorf("locking pipeline %s: %w", p.Name, err)
 	}
