@@ -2,12 +2,9 @@ package sepa
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	"github.com/kontor-etl/kontor/engine/record"
 	"github.com/kontor-etl/kontor/plugins/sdk"
-	"github.com/kontor-etl/kontor/plugins/sdk/banking"
 	"github.com/kontor-etl/kontor/plugins/sdk/calendar"
 )
 
@@ -99,14 +96,7 @@ func newPain001Encoder(_ context.Context, c sdk.Config, env sdk.Env) (sdk.Encode
 		return nil, err
 	}
 	var es sdk.FieldErrors
-	if cfg.Version != Pain001V09 && cfg.Version != Pain001V03 {
-		es.Add("version", "must be %s or %s, got %q", Pain001V09, Pain001V03, cfg.Version)
-	}
-	rules := newTextRules(cfg.commonConfig, &es)
-	checkAccount("debtor", &cfg.Debtor, false, rules, &es)
-	if cfg.Debtor.BIC != "" && cfg.Version == Pain001V03 && !legacyBIC.MatchString(cfg.Debtor.BIC) {
-		es.Add("debtor.bic", "not allowed by the %s BIC pattern", cfg.Version)
-	}
+	rules := checkVersionAndAccount(&cfg.commonConfig, Pain001V09, Pain001V03, "debtor", &cfg.Debtor, false, &es)
 	checkCommon(&cfg.commonConfig, cfg.Debtor.Name, rules, &es)
 	keys, errs := mapping(pain001Keys, cfg.Fields)
 	es = append(es, errs...)
@@ -118,40 +108,16 @@ func newPain001Encoder(_ context.Context, c sdk.Config, env sdk.Env) (sdk.Encode
 
 // Create implements sdk.Encoder.
 func (e *pain001Encoder) Create(ctx context.Context, out sdk.Output) (sdk.Sink, error) {
-	msgID, err := newMsgID(ctx, e.env, e.cfg.MsgIDPrefix)
+	ps, err := newPainSink(ctx, pain001Kind, &e.cfg.commonConfig, e.rules, e.env, e.keys, e.cfg.Version == Pain001V03, out)
 	if err != nil {
 		return nil, err
 	}
-	step := e.env.Step
-	if step == "" {
-		step = "sepa.pain001"
-	}
-	today := runDate(e.env)
-	deflt := calendar.AddTargetDays(today, e.cfg.LeadDays) // 0: today if a TARGET2 day, else the next one
-	return &pain001Sink{
-		e: e, out: out, msgID: msgID, step: step, today: today, deflt: deflt,
-		groups: groups{out: out},
-		fm:     fieldMap{names: e.keys},
-		seen:   seenIDs{},
-		legacy: e.cfg.Version == Pain001V03,
-	}, nil
+	return &pain001Sink{painSink: ps, debtor: e.cfg.Debtor}, nil
 }
 
 type pain001Sink struct {
-	e      *pain001Encoder
-	out    sdk.Output
-	msgID  string
-	step   string
-	today  record.Date
-	deflt  record.Date
-	legacy bool
-	groups groups
-	fm     fieldMap
-	seen   seenIDs
-	n      int64
-	cents  int64
-	x      xbuf
-	closed bool
+	painSink
+	debtor account
 }
 
 // Write implements sdk.Sink.
@@ -159,18 +125,14 @@ func (s *pain001Sink) Write(ctx context.Context, b *record.Batch) ([]record.Reje
 	return writeEach(ctx, b, s.step, s.writeOne)
 }
 
-type sctTx struct {
-	e2e, name, iban, bic, remit string
-	cents                       int64
-}
+// pain001Tx are the indices of the painTx fields in pain001Keys.
+var pain001Tx = txFields{amount: f1Amount, currency: f1Currency, name: f1CreditorName, iban: f1CreditorIBAN,
+	bic: f1CreditorBIC, e2e: f1E2E, remit: f1Remittance}
 
 func (s *pain001Sink) writeOne(r record.Record) error {
 	s.fm.resolve(r.Schema)
 	fn := s.fm.names
-	get := func(i int) record.Value { return s.fm.get(r, i) }
-	var t sctTx
-	var err error
-	date, ok, err := dateOf(get(f1ExecDate))
+	date, ok, err := dateOf(s.fm.get(r, f1ExecDate))
 	if err != nil {
 		return bad(fn[f1ExecDate], "%v", err)
 	}
@@ -181,72 +143,17 @@ func (s *pain001Sink) writeOne(r record.Record) error {
 	} else if !calendar.IsTargetDay(date) {
 		return bad(fn[f1ExecDate], "%s is not a TARGET2 business day (%s)", date, calendar.TargetClosingReason(date))
 	}
-	if t.cents, err = cents(get(f1Amount)); err != nil {
-		return bad(fn[f1Amount], "%v", err)
+	var t painTx
+	if err := s.payment(r, pain001Tx, &t); err != nil {
+		return err
 	}
-	if c := strings.ToUpper(str(get(f1Currency))); c != "" && c != "EUR" {
-		return bad(fn[f1Currency], "SEPA credit transfers are in EUR only, got %q", c)
+	if err := s.reference(r, pain001Tx, &t); err != nil {
+		return err
 	}
-	if t.name, err = s.e.rules.text(str(get(f1CreditorName)), 70); err != nil {
-		return bad(fn[f1CreditorName], "%v", err)
-	}
-	if t.name == "" {
-		return bad(fn[f1CreditorName], "is missing")
-	}
-	t.iban = banking.NormalizeIBAN(str(get(f1CreditorIBAN)))
-	if t.iban == "" {
-		return bad(fn[f1CreditorIBAN], "is missing")
-	}
-	if err := banking.ValidIBAN(t.iban); err != nil {
-		return bad(fn[f1CreditorIBAN], "%v", err)
-	}
-	if !banking.IsSEPACountry(t.iban[:2]) {
-		return bad(fn[f1CreditorIBAN], "country %s is not in the SEPA scheme", t.iban[:2])
-	}
-	if t.bic = banking.NormalizeBIC(str(get(f1CreditorBIC))); t.bic != "" {
-		if err := checkBIC(t.bic, s.legacy); err != nil {
-			return bad(fn[f1CreditorBIC], "%v", err)
-		}
-	}
-	if t.e2e = str(get(f1E2E)); t.e2e == "" {
-		t.e2e = "NOTPROVIDED"
-	} else if err := banking.ValidSEPAID(t.e2e); err != nil {
-		return bad(fn[f1E2E], "%v", err)
-	}
-	if t.remit, err = s.e.rules.text(str(get(f1Remittance)), 140); err != nil {
-		return bad(fn[f1Remittance], "%v", err)
-	}
-	if t.e2e != "NOTPROVIDED" && !s.seen.add(t.e2e) {
-		return bad(fn[f1E2E], "duplicate end-to-end id in this file")
-	}
-	g, err := s.groups.get(groupKey{date: date})
-	if err != nil {
-		return bad(fn[f1ExecDate], "%v", err)
-	}
-	if s.n >= 1<<40 || s.cents > 1<<60 {
-		return bad(fn[f1Amount], "file control sum would overflow")
-	}
-	s.x.b = s.x.b[:0]
-	s.encodeTx(&t)
-	if _, err := g.w.Write(s.x.b); err != nil {
-		return fmt.Errorf("writing scratch file: %w", err)
-	}
-	g.n++
-	g.cents += t.cents
-	s.n++
-	s.cents += t.cents
-	return nil
+	return s.add(pain001Tx, &t, groupKey{date: date}, fn[f1ExecDate], func(x *xbuf) { s.encodeTx(x, &t) })
 }
 
-func (s *pain001Sink) bicTag() string {
-	if s.legacy {
-		return "BIC"
-	}
-	return "BICFI"
-}
-
-func (s *pain001Sink) encodeTx(t *sctTx) {
-	x := &s.x
+func (s *pain001Sink) encodeTx(x *xbuf, t *painTx) {
 	x.open(3, "CdtTrfTxInf")
 	x.open(4, "PmtId")
 	x.leaf(5, "EndToEndId", t.e2e)
@@ -267,48 +174,24 @@ func (s *pain001Sink) encodeTx(t *sctTx) {
 	x.close(3, "CdtTrfTxInf")
 }
 
-// Close implements sdk.Sink.
+// Close implements sdk.Sink: header with exact totals, then the groups.
 func (s *pain001Sink) Close(ctx context.Context) error {
-	if s.closed {
-		return nil
-	}
-	s.closed = true
-	defer s.groups.closeAll()
-	if s.n == 0 {
-		return fmt.Errorf("%s: %w", s.out.Name, ErrNoTransactions)
-	}
-	cfg := &s.e.cfg
-	x := &xbuf{b: make([]byte, 0, 4096)}
-	x.docStart(cfg.Version, "CstmrCdtTrfInitn", s.msgID, creDtTm(s.e.env), s.n, s.cents, cfg.InitiatingParty)
-	for i, g := range s.groups.sorted() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		x.pmtInfStart(fmt.Sprintf("%s-%d", s.msgID, i+1), "TRF", cfg.BatchBooking, g.n, g.cents)
+	return s.close(ctx, func(x *xbuf, key groupKey) {
 		x.open(3, "PmtTpInf")
 		x.open(4, "SvcLvl")
 		x.leaf(5, "Cd", "SEPA")
 		x.close(4, "SvcLvl")
 		x.close(3, "PmtTpInf")
 		if s.legacy {
-			x.leaf(3, "ReqdExctnDt", g.key.date.String())
+			x.leaf(3, "ReqdExctnDt", key.date.String())
 		} else {
 			x.open(3, "ReqdExctnDt")
-			x.leaf(4, "Dt", g.key.date.String())
+			x.leaf(4, "Dt", key.date.String())
 			x.close(3, "ReqdExctnDt")
 		}
-		x.party(3, "Dbtr", cfg.Debtor.Name)
-		x.ibanAcct(3, "DbtrAcct", cfg.Debtor.IBAN)
-		x.agent(3, "DbtrAgt", s.bicTag(), cfg.Debtor.BIC)
+		x.party(3, "Dbtr", s.debtor.Name)
+		x.ibanAcct(3, "DbtrAcct", s.debtor.IBAN)
+		x.agent(3, "DbtrAgt", s.bicTag(), s.debtor.BIC)
 		x.leaf(3, "ChrgBr", "SLEV")
-		if err := x.flushTo(s.out.W, s.out.Name); err != nil {
-			return err
-		}
-		if err := g.copyTo(s.out.W); err != nil {
-			return fmt.Errorf("%s: %w", s.out.Name, err)
-		}
-		x.close(2, "PmtInf")
-	}
-	x.docEnd("CstmrCdtTrfInitn")
-	return x.flushTo(s.out.W, s.out.Name)
+	})
 }

@@ -2,8 +2,6 @@ package sepa
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/kontor-etl/kontor/engine/record"
@@ -151,14 +149,7 @@ func newPain008Encoder(_ context.Context, c sdk.Config, env sdk.Env) (sdk.Encode
 		return nil, err
 	}
 	var es sdk.FieldErrors
-	if cfg.Version != Pain008V08 && cfg.Version != Pain008V02 {
-		es.Add("version", "must be %s or %s, got %q", Pain008V08, Pain008V02, cfg.Version)
-	}
-	rules := newTextRules(cfg.commonConfig, &es)
-	checkAccount("creditor", &cfg.Creditor, true, rules, &es)
-	if cfg.Creditor.BIC != "" && cfg.Version == Pain008V02 && !legacyBIC.MatchString(cfg.Creditor.BIC) {
-		es.Add("creditor.bic", "not allowed by the %s BIC pattern", cfg.Version)
-	}
+	rules := checkVersionAndAccount(&cfg.commonConfig, Pain008V08, Pain008V02, "creditor", &cfg.Creditor, true, &es)
 	switch cfg.LocalInstrument {
 	case "CORE", "B2B":
 	default:
@@ -168,14 +159,28 @@ func newPain008Encoder(_ context.Context, c sdk.Config, env sdk.Env) (sdk.Encode
 		es.Add("sequence_type", "must be FRST, RCUR, OOFF or FNAL, got %q", cfg.SequenceType)
 	}
 	checkCommon(&cfg.commonConfig, cfg.Creditor.Name, rules, &es)
-	keys, err := mapping(pain008Keys, cfg.Fields)
-	if err != nil {
-		es = append(es, err...)
-	}
+	keys, errs := mapping(pain008Keys, cfg.Fields)
+	es = append(es, errs...)
 	if err := es.Err(); err != nil {
 		return nil, err
 	}
 	return &pain008Encoder{cfg: cfg, rules: rules, env: env, keys: keys}, nil
+}
+
+// checkVersionAndAccount checks the version (current or legacy) and the
+// charset options, which it returns as text rules, and the own account
+// config called prefix (with a creditor id if withCI), whose BIC the legacy
+// schema restricts further.
+func checkVersionAndAccount(c *commonConfig, current, legacy, prefix string, own *account, withCI bool, es *sdk.FieldErrors) textRules {
+	if c.Version != current && c.Version != legacy {
+		es.Add("version", "must be %s or %s, got %q", current, legacy, c.Version)
+	}
+	rules := newTextRules(*c, es)
+	checkAccount(prefix, own, withCI, rules, es)
+	if own.BIC != "" && c.Version == legacy && !legacyBIC.MatchString(own.BIC) {
+		es.Add(prefix+".bic", "not allowed by the %s BIC pattern", c.Version)
+	}
+	return rules
 }
 
 // checkCommon validates the shared options and fills defaults.
@@ -229,42 +234,17 @@ func validSeqType(s string) bool {
 
 // Create implements sdk.Encoder.
 func (e *pain008Encoder) Create(ctx context.Context, out sdk.Output) (sdk.Sink, error) {
-	msgID, err := newMsgID(ctx, e.env, e.cfg.MsgIDPrefix)
+	ps, err := newPainSink(ctx, pain008Kind, &e.cfg.commonConfig, e.rules, e.env, e.keys, e.cfg.Version == Pain008V02, out)
 	if err != nil {
 		return nil, err
 	}
-	step := e.env.Step
-	if step == "" {
-		step = "sepa.pain008"
-	}
-	today := runDate(e.env)
-	return &pain008Sink{
-		e: e, out: out, msgID: msgID, step: step, today: today,
-		groups:   groups{out: out},
-		fm:       fieldMap{names: e.keys},
-		seen:     seenIDs{},
-		legacy:   e.cfg.Version == Pain008V02,
-		earliest: calendar.AddTargetDays(today, e.cfg.MinLeadDays),
-		deflt:    calendar.AddTargetDays(today, e.cfg.LeadDays),
-	}, nil
+	return &pain008Sink{painSink: ps, cfg: &e.cfg, earliest: calendar.AddTargetDays(ps.today, e.cfg.MinLeadDays)}, nil
 }
 
 type pain008Sink struct {
-	e        *pain008Encoder
-	out      sdk.Output
-	msgID    string
-	step     string
-	today    record.Date
+	painSink
+	cfg      *Pain008Config
 	earliest record.Date // first allowed collection date
-	deflt    record.Date // collection date for records without one
-	legacy   bool
-	groups   groups
-	fm       fieldMap
-	seen     seenIDs
-	n        int64
-	cents    int64
-	x        xbuf
-	closed   bool
 }
 
 // Write implements sdk.Sink.
@@ -274,13 +254,17 @@ func (s *pain008Sink) Write(ctx context.Context, b *record.Batch) ([]record.Reje
 
 // sddTx is one checked transaction.
 type sddTx struct {
-	e2e, name, iban, bic, mandate, remit string
-	mandateDate                          record.Date
-	cents                                int64
-	origMandate, origCI, origCName       string
-	origIBAN                             string
-	smnda                                bool
+	painTx
+	mandate                        string
+	mandateDate                    record.Date
+	origMandate, origCI, origCName string
+	origIBAN                       string
+	smnda                          bool
 }
+
+// pain008Tx are the indices of the painTx fields in pain008Keys.
+var pain008Tx = txFields{amount: f8Amount, currency: f8Currency, name: f8DebtorName, iban: f8DebtorIBAN,
+	bic: f8DebtorBIC, e2e: f8E2E, remit: f8Remittance}
 
 func (s *pain008Sink) writeOne(r record.Record) error {
 	s.fm.resolve(r.Schema)
@@ -289,12 +273,12 @@ func (s *pain008Sink) writeOne(r record.Record) error {
 	var t sddTx
 	var err error
 	// Instrument, sequence type and date decide the group.
-	if li := strings.ToUpper(str(get(f8LclInstrm))); li != "" && li != s.e.cfg.LocalInstrument {
-		return bad(fn[f8LclInstrm], "local instrument %s differs from this file's %s; CORE and B2B must go to separate files (use a second sink with when:)", li, s.e.cfg.LocalInstrument)
+	if li := strings.ToUpper(str(get(f8LclInstrm))); li != "" && li != s.cfg.LocalInstrument {
+		return bad(fn[f8LclInstrm], "local instrument %s differs from this file's %s; CORE and B2B must go to separate files (use a second sink with when:)", li, s.cfg.LocalInstrument)
 	}
 	seq := strings.ToUpper(str(get(f8SeqType)))
 	if seq == "" {
-		seq = s.e.cfg.SequenceType
+		seq = s.cfg.SequenceType
 	} else if !validSeqType(seq) {
 		return bad(fn[f8SeqType], "must be FRST, RCUR, OOFF or FNAL, got %q", seq)
 	}
@@ -307,36 +291,11 @@ func (s *pain008Sink) writeOne(r record.Record) error {
 	} else if !calendar.IsTargetDay(date) {
 		return bad(fn[f8CollDate], "%s is not a TARGET2 business day (%s)", date, calendar.TargetClosingReason(date))
 	} else if date < s.earliest {
-		return bad(fn[f8CollDate], "%s is too early: the first possible collection date is %s (%d TARGET2 days after %s)", date, s.earliest, s.e.cfg.MinLeadDays, s.today)
+		return bad(fn[f8CollDate], "%s is too early: the first possible collection date is %s (%d TARGET2 days after %s)", date, s.earliest, s.cfg.MinLeadDays, s.today)
 	}
-	// Amount.
-	if t.cents, err = cents(get(f8Amount)); err != nil {
-		return bad(fn[f8Amount], "%v", err)
-	}
-	if c := strings.ToUpper(str(get(f8Currency))); c != "" && c != "EUR" {
-		return bad(fn[f8Currency], "SEPA direct debits are in EUR only, got %q", c)
-	}
-	// Debtor.
-	if t.name, err = s.e.rules.text(str(get(f8DebtorName)), 70); err != nil {
-		return bad(fn[f8DebtorName], "%v", err)
-	}
-	if t.name == "" {
-		return bad(fn[f8DebtorName], "is missing")
-	}
-	t.iban = banking.NormalizeIBAN(str(get(f8DebtorIBAN)))
-	if t.iban == "" {
-		return bad(fn[f8DebtorIBAN], "is missing")
-	}
-	if err := banking.ValidIBAN(t.iban); err != nil {
-		return bad(fn[f8DebtorIBAN], "%v", err)
-	}
-	if !banking.IsSEPACountry(t.iban[:2]) {
-		return bad(fn[f8DebtorIBAN], "country %s is not in the SEPA scheme", t.iban[:2])
-	}
-	if t.bic = banking.NormalizeBIC(str(get(f8DebtorBIC))); t.bic != "" {
-		if err := checkBIC(t.bic, s.legacy); err != nil {
-			return bad(fn[f8DebtorBIC], "%v", err)
-		}
+	// Amount and debtor.
+	if err := s.payment(r, pain008Tx, &t.painTx); err != nil {
+		return err
 	}
 	// Mandate.
 	if t.mandate = str(get(f8MandateID)); t.mandate == "" {
@@ -357,15 +316,8 @@ func (s *pain008Sink) writeOne(r record.Record) error {
 	}
 	t.mandateDate = md
 	// References and text.
-	if t.e2e = str(get(f8E2E)); t.e2e == "" {
-		t.e2e = "NOTPROVIDED"
-	} else {
-		if err := banking.ValidSEPAID(t.e2e); err != nil {
-			return bad(fn[f8E2E], "%v", err)
-		}
-	}
-	if t.remit, err = s.e.rules.text(str(get(f8Remittance)), 140); err != nil {
-		return bad(fn[f8Remittance], "%v", err)
+	if err := s.reference(r, pain008Tx, &t.painTx); err != nil {
+		return err
 	}
 	// Amendment.
 	if t.origMandate = str(get(f8OrigMandateID)); t.origMandate != "" {
@@ -381,7 +333,7 @@ func (s *pain008Sink) writeOne(r record.Record) error {
 			return bad(fn[f8OrigCreditorID], "%v", err)
 		}
 	}
-	if t.origCName, err = s.e.rules.text(str(get(f8OrigCreditorName)), 70); err != nil {
+	if t.origCName, err = s.rules.text(str(get(f8OrigCreditorName)), 70); err != nil {
 		return bad(fn[f8OrigCreditorName], "%v", err)
 	}
 	if t.origIBAN = banking.NormalizeIBAN(str(get(f8OrigDebtorIBAN))); t.origIBAN != "" {
@@ -393,75 +345,10 @@ func (s *pain008Sink) writeOne(r record.Record) error {
 	if t.smnda && t.origIBAN != "" {
 		return bad(fn[f8BankChanged], "a change of bank (SMNDA) and %s exclude each other; give the old IBAN only for an account change at the same bank", fn[f8OrigDebtorIBAN])
 	}
-	if t.e2e != "NOTPROVIDED" && !s.seen.add(t.e2e) {
-		return bad(fn[f8E2E], "duplicate end-to-end id in this file")
-	}
-	g, err := s.groups.get(groupKey{seq: seq, date: date})
-	if err != nil {
-		return bad(fn[f8CollDate], "%v", err)
-	}
-	if s.n >= 1<<40 || s.cents > 1<<60 {
-		return bad(fn[f8Amount], "file control sum would overflow")
-	}
-	s.x.b = s.x.b[:0]
-	s.encodeTx(&t)
-	if _, err := g.w.Write(s.x.b); err != nil {
-		return fmt.Errorf("writing scratch file: %w", err)
-	}
-	g.n++
-	g.cents += t.cents
-	s.n++
-	s.cents += t.cents
-	return nil
+	return s.add(pain008Tx, &t.painTx, groupKey{seq: seq, date: date}, fn[f8CollDate], func(x *xbuf) { s.encodeTx(x, &t) })
 }
 
-func (s *pain008Sink) bicTag() string {
-	if s.legacy {
-		return "BIC"
-	}
-	return "BICFI"
-}
-
-// agent writes <tag><FinInstnId><BICFI>..</BICFI></FinInstnId></tag>, or
-// Othr/Id NOTPROVIDED without a BIC.
-func (x *xbuf) agent(d int, tag, bicTag, bic string) {
-	x.open(d, tag)
-	x.open(d+1, "FinInstnId")
-	if bic != "" {
-		x.leaf(d+2, bicTag, bic)
-	} else {
-		x.open(d+2, "Othr")
-		x.leaf(d+3, "Id", "NOTPROVIDED")
-		x.close(d+2, "Othr")
-	}
-	x.close(d+1, "FinInstnId")
-	x.close(d, tag)
-}
-
-// sepaCI writes the Id/PrvtId/Othr structure of a creditor identifier.
-func (x *xbuf) sepaCI(d int, ci string) {
-	x.open(d, "Id")
-	x.open(d+1, "PrvtId")
-	x.open(d+2, "Othr")
-	x.leaf(d+3, "Id", ci)
-	x.open(d+3, "SchmeNm")
-	x.leaf(d+4, "Prtry", "SEPA")
-	x.close(d+3, "SchmeNm")
-	x.close(d+2, "Othr")
-	x.close(d+1, "PrvtId")
-	x.close(d, "Id")
-}
-
-func (x *xbuf) ibanAcct(d int, tag, iban string) {
-	x.open(d, tag)
-	x.open(d+1, "Id")
-	x.leaf(d+2, "IBAN", iban)
-	x.close(d+1, "Id")
-	x.close(d, tag)
-}
-
-func (s *pain008Sink) encodeTx(t *sddTx) {
-	x := &s.x
+func (s *pain008Sink) encodeTx(x *xbuf, t *sddTx) {
 	x.open(3, "DrctDbtTxInf")
 	x.open(4, "PmtId")
 	x.leaf(5, "EndToEndId", t.e2e)
@@ -512,69 +399,23 @@ func (s *pain008Sink) encodeTx(t *sddTx) {
 
 // Close implements sdk.Sink: header with exact totals, then the groups.
 func (s *pain008Sink) Close(ctx context.Context) error {
-	if s.closed {
-		return nil
-	}
-	s.closed = true
-	defer s.groups.closeAll()
-	if s.n == 0 {
-		return fmt.Errorf("%s: %w", s.out.Name, ErrNoTransactions)
-	}
-	cfg := &s.e.cfg
-	x := &xbuf{b: make([]byte, 0, 4096)}
-	x.docStart(cfg.Version, "CstmrDrctDbtInitn", s.msgID, creDtTm(s.e.env), s.n, s.cents, cfg.InitiatingParty)
-	if err := s.flush(x); err != nil {
-		return err
-	}
-	for i, g := range s.groups.sorted() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		x.pmtInfStart(fmt.Sprintf("%s-%d", s.msgID, i+1), "DD", cfg.BatchBooking, g.n, g.cents)
+	return s.close(ctx, func(x *xbuf, key groupKey) {
 		x.open(3, "PmtTpInf")
 		x.open(4, "SvcLvl")
 		x.leaf(5, "Cd", "SEPA")
 		x.close(4, "SvcLvl")
 		x.open(4, "LclInstrm")
-		x.leaf(5, "Cd", cfg.LocalInstrument)
+		x.leaf(5, "Cd", s.cfg.LocalInstrument)
 		x.close(4, "LclInstrm")
-		x.leaf(4, "SeqTp", g.key.seq)
+		x.leaf(4, "SeqTp", key.seq)
 		x.close(3, "PmtTpInf")
-		x.leaf(3, "ReqdColltnDt", g.key.date.String())
-		x.party(3, "Cdtr", cfg.Creditor.Name)
-		x.ibanAcct(3, "CdtrAcct", cfg.Creditor.IBAN)
-		x.agent(3, "CdtrAgt", s.bicTag(), cfg.Creditor.BIC)
+		x.leaf(3, "ReqdColltnDt", key.date.String())
+		x.party(3, "Cdtr", s.cfg.Creditor.Name)
+		x.ibanAcct(3, "CdtrAcct", s.cfg.Creditor.IBAN)
+		x.agent(3, "CdtrAgt", s.bicTag(), s.cfg.Creditor.BIC)
 		x.leaf(3, "ChrgBr", "SLEV")
 		x.open(3, "CdtrSchmeId")
-		x.sepaCI(4, cfg.Creditor.CreditorID)
+		x.sepaCI(4, s.cfg.Creditor.CreditorID)
 		x.close(3, "CdtrSchmeId")
-		if err := s.flush(x); err != nil {
-			return err
-		}
-		if err := g.copyTo(s.out.W); err != nil {
-			return fmt.Errorf("%s: %w", s.out.Name, err)
-		}
-		x.close(2, "PmtInf")
-	}
-	x.docEnd("CstmrDrctDbtInitn")
-	return s.flush(x)
-}
-
-func (s *pain008Sink) flush(x *xbuf) error { return x.flushTo(s.out.W, s.out.Name) }
-
-// writeEach writes the records of b with one, turning a *rejectErr into a
-// reject of that record (the file stays valid) and stopping at any other error.
-func writeEach(ctx context.Context, b *record.Batch, step string, one func(record.Record) error) ([]record.Reject, error) {
-	var rejects []record.Reject
-	for _, r := range b.Records {
-		if err := one(r); err != nil {
-			var re *rejectErr
-			if errors.As(err, &re) {
-				rejects = append(rejects, record.Reject{Record: r, Step: step, Field: re.field, Reason: re.reason})
-				continue
-			}
-			return rejects, err
-		}
-	}
-	return rejects, ctx.Err()
+	})
 }

@@ -183,3 +183,41 @@ func (x *xbuf) flushTo(w io.Writer, name string) error {
 	x.b = x.b[:0]
 	return nil
 }
+
+// agent writes <tag><FinInstnId><BICFI>..</BICFI></FinInstnId></tag>, or
+// Othr/Id NOTPROVIDED without a BIC.
+func (x *xbuf) agent(d int, tag, bicTag, bic string) {
+	x.open(d, tag)
+	x.open(d+1, "FinInstnId")
+	if bic != "" {
+		x.leaf(d+2, bicTag, bic)
+	} else {
+		x.open(d+2, "Othr")
+		x.leaf(d+3, "Id", "NOTPROVIDED")
+		x.close(d+2, "Othr")
+	}
+	x.close(d+1, "FinInstnId")
+	x.close(d, tag)
+}
+
+// sepaCI writes the Id/PrvtId/Othr structure of a creditor identifier.
+func (x *xbuf) sepaCI(d int, ci string) {
+	x.open(d, "Id")
+	x.open(d+1, "PrvtId")
+	x.open(d+2, "Othr")
+	x.leaf(d+3, "Id", ci)
+	x.open(d+3, "SchmeNm")
+	x.leaf(d+4, "Prtry", "SEPA")
+	x.close(d+3, "SchmeNm")
+	x.close(d+2, "Othr")
+	x.close(d+1, "PrvtId")
+	x.close(d, "Id")
+}
+
+func (x *xbuf) ibanAcct(d int, tag, iban string) {
+	x.open(d, tag)
+	x.open(d+1, "Id")
+	x.leaf(d+2, "IBAN", iban)
+	x.close(d+1, "Id")
+	x.close(d, tag)
+}
