@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,7 +30,14 @@ type CamtConfig struct {
 	// RemittanceSeparator joins several Ustrd lines; default " ". Use ""
 	// to search tokens that banks wrap across lines (EREF/MREF).
 	RemittanceSeparator string `yaml:"remittance_separator"`
+	// MaxZipMemberMiB limits the uncompressed size of one ZIP member in
+	// MiB (default 1024); a larger member (a ZIP bomb, or a mistake) fails
+	// the read before it is decompressed. Must be at least 1.
+	MaxZipMemberMiB int64 `yaml:"max_zip_member_mib"`
 }
+
+// defaultMaxZipMemberMiB is the default of max_zip_member_mib.
+const defaultMaxZipMemberMiB = 1024
 
 // CamtSpec returns the config spec of sepa.camt.
 func CamtSpec() sdk.Spec {
@@ -38,6 +46,8 @@ func CamtSpec() sdk.Spec {
 			Description: "Reject a statement (keeping its entries) when opening balance plus booked entries differs from the closing balance, or when the entry count or sum differs from TxsSummry.", Example: false},
 		{Name: "remittance_separator", Type: sdk.TypeString, Default: " ",
 			Description: "Text placed between several unstructured remittance lines (Ustrd) when they are joined into the remittance field.", Example: ""},
+		{Name: "max_zip_member_mib", Type: sdk.TypeInt, Default: int64(defaultMaxZipMemberMiB), Min: sdk.Int64(1),
+			Description: "Largest uncompressed size of one member of a ZIP container in MiB; a larger member fails the read before it is decompressed (protection against ZIP bombs).", Example: 4096},
 	}}
 }
 
@@ -120,7 +130,10 @@ func CamtComponent() sdk.Component {
 			"namespaces and invalid BICs or creditor ids are read as they are. ZIP files are read member by member " +
 			"(origin `file.zip!member.xml:line:col`). Returns (Rücklastschriften) carry original_amount, fees and " +
 			"return_reason; counterparty fields name the customer for returns too. A statement whose balances do not " +
-			"add up is rejected as a statement record while its entries are still emitted.",
+			"add up is rejected as a statement record while its entries are still emitted. An entry without a valid " +
+			"CdtDbtInd or with a missing, negative or non-decimal amount is rejected; PDNG and INFO entries keep their " +
+			"status and are not balanced; ZIP members that are not XML are skipped with a reject, members larger than " +
+			"max_zip_member_mib fail the read; camt versions outside .001.02 to .001.13 fail with the position.",
 		Spec: CamtSpec(),
 		Examples: []string{`source:
   type: sepa.camt
@@ -138,9 +151,14 @@ type camtDecoder struct {
 }
 
 func newCamtDecoder(_ context.Context, c sdk.Config, env sdk.Env) (sdk.Decoder, error) {
-	cfg := CamtConfig{CheckBalance: true, RemittanceSeparator: " "}
+	cfg := CamtConfig{CheckBalance: true, RemittanceSeparator: " ", MaxZipMemberMiB: defaultMaxZipMemberMiB}
 	if err := sdk.ApplyDefaults(CamtSpec(), c).Decode(&cfg); err != nil {
 		return nil, err
+	}
+	if cfg.MaxZipMemberMiB < 1 {
+		var es sdk.FieldErrors
+		es.Add("max_zip_member_mib", "must be at least 1, got %d", cfg.MaxZipMemberMiB)
+		return nil, es.Err()
 	}
 	step := env.Step
 	if step == "" {
@@ -165,11 +183,18 @@ func (d *camtDecoder) Open(_ context.Context, in sdk.Input) (sdk.Source, error) 
 		}
 		files := append([]*zip.File(nil), zr.File...)
 		sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+		limit := uint64(d.cfg.MaxZipMemberMiB) << 20
 		for _, f := range files {
 			if f.FileInfo().IsDir() || strings.HasPrefix(pathBase(f.Name), ".") || strings.HasPrefix(f.Name, "__MACOSX/") {
 				continue
 			}
-			docs = append(docs, camtDoc{name: in.Name + "!" + f.Name, open: f.Open})
+			name := in.Name + "!" + f.Name
+			if f.UncompressedSize64 > limit {
+				return nil, fmt.Errorf("%s: uncompressed size %d bytes exceeds max_zip_member_mib %d (%d compressed bytes); not read", name, f.UncompressedSize64, d.cfg.MaxZipMemberMiB, f.CompressedSize64)
+			}
+			// archive/zip fails a member that inflates beyond its declared
+			// size, so the declared size bounds what is read.
+			docs = append(docs, camtDoc{name: name, open: f.Open, member: true})
 		}
 	} else {
 		docs = []camtDoc{{name: in.Name, open: func() (io.ReadCloser, error) { return io.NopCloser(br), nil }}}
@@ -183,6 +208,15 @@ func (d *camtDecoder) Open(_ context.Context, in sdk.Input) (sdk.Source, error) 
 	return s, nil
 }
 
+// looksLikeXML reports whether the first non-blank byte after an optional
+// UTF-8 byte order mark is '<'.
+func looksLikeXML(br *bufio.Reader) bool {
+	head, _ := br.Peek(512)
+	head = bytes.TrimPrefix(head, []byte{0xEF, 0xBB, 0xBF})
+	head = bytes.TrimLeft(head, " \t\r\n")
+	return len(head) > 0 && head[0] == '<'
+}
+
 func pathBase(p string) string {
 	if i := strings.LastIndexByte(p, '/'); i >= 0 {
 		return p[i+1:]
@@ -191,8 +225,9 @@ func pathBase(p string) string {
 }
 
 type camtDoc struct {
-	name string
-	open func() (io.ReadCloser, error)
+	name   string
+	open   func() (io.ReadCloser, error)
+	member bool // a ZIP member: one that is not XML is skipped with a reject
 }
 
 // camtItem is one record or one reject produced by the parser.
@@ -219,8 +254,23 @@ func (s *camtSource) items(yield func(camtItem, error) bool) {
 			yield(camtItem{}, fmt.Errorf("%s: %w", doc.name, err))
 			return
 		}
+		var r io.Reader = rc
+		if doc.member {
+			br := bufio.NewReaderSize(rc, 4096)
+			if !looksLikeXML(br) {
+				rc.Close()
+				rec := record.New(camtStatementSchema, record.Origin{File: doc.name})
+				rej := &record.Reject{Record: rec, Step: s.d.step, Field: "file",
+					Reason: "ZIP member " + doc.name[strings.LastIndexByte(doc.name, '!')+1:] + " is not an XML file; skipped"}
+				if !yield(camtItem{rej: rej}, nil) {
+					return
+				}
+				continue
+			}
+			r = br
+		}
 		p := &camtParser{cfg: s.d.cfg, step: s.d.step, file: doc.name, yield: yield}
-		err = p.parse(rc)
+		err = p.parse(r)
 		rc.Close()
 		if err != nil {
 			if err != errStopped {
@@ -315,7 +365,9 @@ func (p *camtParser) parse(r io.Reader) error {
 	p.x.raw = true // namespaces are resolved for the root only
 	path := root.Name.Local
 	if _, ok := camtKinds[root.Name.Local]; ok { // Document wrapper missing
-		p.setMessage(root.Name.Local, root.Name.Space)
+		if err := p.setMessage(root.Name.Local, root.Name.Space); err != nil {
+			return err
+		}
 		return p.message_(root, path)
 	}
 	if root.Name.Local != "Document" {
@@ -344,7 +396,9 @@ func (p *camtParser) parse(r io.Reader) error {
 					}
 				}
 			}
-			p.setMessage(t.Name.Local, ns)
+			if err := p.setMessage(t.Name.Local, ns); err != nil {
+				return err
+			}
 			found = true
 			if err := p.message_(t, path+"/"+t.Name.Local); err != nil {
 				return err
@@ -358,18 +412,42 @@ func (p *camtParser) parse(r io.Reader) error {
 	}
 }
 
+// camtNamespace finds the message and version in a namespace such as
+// urn:iso:std:iso:20022:tech:xsd:camt.053.001.08.
+var camtNamespace = regexp.MustCompile(`camt\.(05[234])\.001\.([0-9]{2})`)
+
+// Versions read: .001.02 to .001.13 share the structure of the elements
+// read here (.02 to .06 with the plain Sts code and Nm under Dbtr/Cdtr,
+// .07 on with Sts/Cd and Dbtr/Pty/Nm; both forms are tried).
+const minCamtVersion, maxCamtVersion = 2, 13
+
 // setMessage derives "camt.053.001.08" from the namespace, or the bare
-// message type when the namespace is missing or unusual.
-func (p *camtParser) setMessage(local, ns string) {
+// message type when the namespace is missing or not an ISO 20022 one
+// (bank quirks). A namespace of another ISO 20022 message, of another camt
+// message than the root element, or of a version outside .001.02 to
+// .001.13 is an error naming it.
+func (p *camtParser) setMessage(local, ns string) error {
 	kind := camtKinds[local]
 	p.message = kind
-	if i := strings.Index(ns, kind+"."); i >= 0 {
-		v := ns[i:]
-		if j := strings.IndexAny(v, " _"); j >= 0 {
-			v = v[:j]
-		}
-		p.message = v
+	if ns == "" {
+		return nil
 	}
+	m := camtNamespace.FindStringSubmatch(ns)
+	if m == nil {
+		if strings.Contains(ns, "20022") {
+			return p.x.errAt("namespace %q is not a camt.052/053/054 namespace (root element <%s>)", ns, local)
+		}
+		return nil
+	}
+	if "camt."+m[1] != kind {
+		return p.x.errAt("namespace %q is camt.%s but <%s> is the root of a %s message", ns, m[1], local, kind)
+	}
+	v, _ := strconv.Atoi(m[2])
+	if v < minCamtVersion || v > maxCamtVersion {
+		return p.x.errAt("%s (namespace %q) is not supported: this reader knows versions .001.%02d to .001.%02d", m[0], ns, minCamtVersion, maxCamtVersion)
+	}
+	p.message = m[0]
+	return nil
 }
 
 // message_ reads BkToCstmrStmt etc.: GrpHdr and the statements.
@@ -421,6 +499,7 @@ func (p *camtParser) statement(start xml.StartElement, path string, line, col in
 	var entries int64
 	var booked, absSum record.Decimal // booked: signed sum of BOOK entries in the balance currency
 	var sumErr bool
+	var otherCcy int64 // booked entries not in the balance currency
 	balCcy := ""
 	counts := 0
 	for {
@@ -458,6 +537,9 @@ func (p *camtParser) statement(start xml.StartElement, path string, line, col in
 				} else {
 					sumErr = true
 				}
+				if (e.status == "BOOK" || e.status == "") && e.ccy != balCcy && e.ccy != "" {
+					otherCcy++
+				}
 				if (e.status == "BOOK" || e.status == "") && (e.ccy == balCcy || e.ccy == "") {
 					v := e.amount
 					if e.cd == "DBIT" {
@@ -477,7 +559,7 @@ func (p *camtParser) statement(start xml.StartElement, path string, line, col in
 				info = p.stmtInfo(hdr)
 			}
 			if p.cfg.CheckBalance && !sumErr {
-				p.checkStatement(hdr, info, entries, booked, absSum, path, line, col)
+				p.checkStatement(hdr, info, entries, otherCcy, booked, absSum, path, line, col)
 			}
 			return nil
 		}
@@ -493,38 +575,53 @@ func (p *camtParser) stmtInfo(hdr *xnode) *stmtInfo {
 	}
 }
 
-// balance returns the signed amount of the first balance with one of the codes.
-func balance(hdr *xnode, codes ...string) (record.Decimal, string, string, bool) {
+// balance returns the signed amount of the first balance with one of the
+// codes. problem is set when that balance cannot be used: its code occurs
+// more than once with different amounts, or its amount is unreadable.
+func balance(hdr *xnode, codes ...string) (v record.Decimal, ccy, code, problem string, ok bool) {
 	for _, code := range codes {
+		var found []*xnode
 		for _, b := range hdr.kids {
-			if b.name != "Bal" || b.first("Tp/CdOrPrtry/Cd", "Tp/CdOrPrtry/Prtry") != code {
-				continue
+			if b.name == "Bal" && b.first("Tp/CdOrPrtry/Cd", "Tp/CdOrPrtry/Prtry") == code {
+				found = append(found, b)
 			}
-			amt := b.child("Amt")
-			if amt == nil {
-				continue
-			}
-			v, err := record.ParseDecimal(amt.text, '.')
-			if err != nil {
-				return record.Decimal{}, "", "", false
-			}
-			if b.str("CdtDbtInd") == "DBIT" {
-				v = v.Neg()
-			}
-			return v, amt.ccy, code, true
 		}
+		if len(found) == 0 {
+			continue
+		}
+		var vals []record.Decimal
+		for _, b := range found {
+			amt := b.child("Amt")
+			x, c, reason := parseAmtReason(amt)
+			if reason != "" {
+				return record.Decimal{}, "", code, fmt.Sprintf("balance %s: %s", code, reason), false
+			}
+			switch b.str("CdtDbtInd") {
+			case "DBIT":
+				x = x.Neg()
+			case "CRDT":
+			default:
+				return record.Decimal{}, "", code, fmt.Sprintf("balance %s: CdtDbtInd %q is not CRDT or DBIT", code, b.str("CdtDbtInd")), false
+			}
+			if len(vals) > 0 && (!x.Equal(vals[0]) || c != ccy) {
+				return record.Decimal{}, "", code, fmt.Sprintf("%d %s balances with different amounts (%s and %s): balance not checked", len(found), code, vals[0].Format('.', 2), x.Format('.', 2)), false
+			}
+			vals = append(vals, x)
+			ccy = c
+		}
+		return vals[0], ccy, code, "", true
 	}
-	return record.Decimal{}, "", "", false
+	return record.Decimal{}, "", "", "", false
 }
 
 func balanceCurrency(hdr *xnode) string {
-	if _, ccy, _, ok := balance(hdr, "OPBD", "PRCD"); ok {
+	if _, ccy, _, _, ok := balance(hdr, "OPBD", "PRCD"); ok {
 		return ccy
 	}
 	return ""
 }
 
-func (p *camtParser) checkStatement(hdr *xnode, info *stmtInfo, entries int64, booked, absSum record.Decimal, path string, line, col int) {
+func (p *camtParser) checkStatement(hdr *xnode, info *stmtInfo, entries, otherCcy int64, booked, absSum record.Decimal, path string, line, col int) {
 	rec := record.New(camtStatementSchema, record.Origin{File: p.file, Line: line, Col: col, Path: path})
 	rec.Values[0] = record.String(p.message)
 	rec.Values[1] = record.String(info.id)
@@ -545,12 +642,21 @@ func (p *camtParser) checkStatement(hdr *xnode, info *stmtInfo, entries int64, b
 			reasons = append(reasons, fmt.Sprintf("entry sum mismatch: TxsSummry/TtlNtries/Sum %s != %s read", s, absSum.Format('.', 2)))
 		}
 	}
-	open, oc, ocode, ok1 := balance(hdr, "OPBD", "PRCD")
-	closing, cc, _, ok2 := balance(hdr, "CLBD")
+	open, oc, ocode, p1, ok1 := balance(hdr, "OPBD", "PRCD")
+	closing, cc, _, p2, ok2 := balance(hdr, "CLBD")
+	for _, pr := range []string{p1, p2} {
+		if pr != "" {
+			reasons = append(reasons, pr)
+		}
+	}
 	if ok1 && ok2 && oc == cc {
 		if sum, err := open.Add(booked); err == nil && !sum.Equal(closing) {
-			reasons = append(reasons, fmt.Sprintf("balance mismatch: %s %s + entries %s != CLBD %s",
-				ocode, open.Format('.', 2), booked.Format('.', 2), closing.Format('.', 2)))
+			r := fmt.Sprintf("balance mismatch: %s %s + entries %s != CLBD %s",
+				ocode, open.Format('.', 2), booked.Format('.', 2), closing.Format('.', 2))
+			if otherCcy > 0 {
+				r += fmt.Sprintf(" (%d booked entries in a currency other than %s not counted)", otherCcy, oc)
+			}
+			reasons = append(reasons, r)
 		}
 	}
 	for _, r := range reasons {
@@ -634,15 +740,28 @@ func (p *camtParser) entry(start xml.StartElement, info *stmtInfo, idx int, path
 	}
 }
 
+// parseAmt reads an amount element. Amounts are never negative in camt
+// (the direction is CdtDbtInd), so a negative amount is invalid rather
+// than silently turned around; so is an exponent (1E2), which xs:decimal
+// does not allow. "1.5" and "001.50" are valid and read exactly.
 func parseAmt(n *xnode) (record.Decimal, string, bool) {
+	v, ccy, reason := parseAmtReason(n)
+	return v, ccy, reason == ""
+}
+
+// parseAmtReason is parseAmt with the reason an amount is not usable.
+func parseAmtReason(n *xnode) (record.Decimal, string, string) {
 	if n == nil || n.text == "" {
-		return record.Decimal{}, "", false
+		return record.Decimal{}, "", "missing amount"
 	}
 	v, err := record.ParseDecimal(n.text, '.')
 	if err != nil {
-		return record.Decimal{}, n.ccy, false
+		return record.Decimal{}, n.ccy, fmt.Sprintf("invalid amount %q", n.text)
 	}
-	return v.Abs(), n.ccy, true
+	if v.Sign() < 0 {
+		return record.Decimal{}, n.ccy, fmt.Sprintf("negative amount %q (the direction belongs in CdtDbtInd)", n.text)
+	}
+	return v, n.ccy, ""
 }
 
 func camtDate(n *xnode, path ...string) record.Value {
@@ -687,7 +806,30 @@ func gvcOf(prtry string) string {
 func (p *camtParser) emitEntry(e *xnode, txs []txNode, info *stmtInfo, idx int, path string, line, col int) (entrySum, error) {
 	es := entrySum{cd: e.str("CdtDbtInd"), status: e.first("Sts/Cd", "Sts/Prtry", "Sts")}
 	amt := e.child("Amt")
-	es.amount, es.ccy, es.amountOK = parseAmt(amt)
+	var amtReason string
+	es.amount, es.ccy, amtReason = parseAmtReason(amt)
+	es.amountOK = amtReason == ""
+	// An entry without a valid direction cannot be booked: all its
+	// records are rejected and the statement is not balance-checked.
+	var entryField, entryReason string
+	switch {
+	case es.cd == "":
+		entryField, entryReason = "credit_debit", "entry has no CdtDbtInd (CRDT or DBIT): its direction is unknown"
+	case es.cd != "CRDT" && es.cd != "DBIT":
+		entryField, entryReason = "credit_debit", fmt.Sprintf("invalid CdtDbtInd %q (want CRDT or DBIT)", es.cd)
+	case amt == nil:
+		entryField, entryReason = "entry_amount", "entry has no amount (Ntry/Amt)"
+	case !es.amountOK:
+		entryField, entryReason = "entry_amount", "Ntry/Amt: "+amtReason
+	}
+	if entryField != "" {
+		es.amountOK = false
+	}
+	reversal := false
+	switch e.str("RvslInd") {
+	case "true", "1":
+		reversal = true
+	}
 	if len(txs) == 0 {
 		txs = []txNode{{n: &xnode{name: "TxDtls"}, line: line, col: col, path: path}}
 	}
@@ -710,12 +852,7 @@ func (p *camtParser) emitEntry(e *xnode, txs []txNode, info *stmtInfo, idx int, 
 		v[10] = camtDate(e, "ValDt")
 		set(11, es.status)
 		set(12, es.cd)
-		switch e.str("RvslInd") {
-		case "true", "1":
-			v[13] = record.Bool(true)
-		default:
-			v[13] = record.Bool(false)
-		}
+		v[13] = record.Bool(reversal)
 		// Transaction amount: TxDtls/Amt (.08), AmtDtls/TxAmt, else the entry
 		// amount when the entry has a single transaction.
 		var rejField, rejReason string
@@ -724,18 +861,24 @@ func (p *camtParser) emitEntry(e *xnode, txs []txNode, info *stmtInfo, idx int, 
 		ok := false
 		for _, n := range []*xnode{t.child("Amt"), t.child("AmtDtls", "TxAmt", "Amt")} {
 			if n != nil {
-				txAmt, txCcy, ok = parseAmt(n)
+				var reason string
+				txAmt, txCcy, reason = parseAmtReason(n)
+				ok = reason == ""
 				if !ok {
-					rejField, rejReason = "amount", fmt.Sprintf("invalid amount %q", n.text)
+					rejField, rejReason = "amount", reason
 				}
 				break
 			}
 		}
 		if !ok && rejField == "" && len(txs) == 1 {
 			txAmt, txCcy, ok = es.amount, es.ccy, es.amountOK
-			if !ok {
-				rejField, rejReason = "amount", fmt.Sprintf("invalid or missing entry amount %q", amt.textOrEmpty())
-			}
+
+		}
+		// Several transactions without their own amounts (a batch the
+		// bank does not break down) keep amount null: entry_amount holds
+		// the total.
+		if entryField != "" {
+			rejField, rejReason = entryField, entryReason
 		}
 		if ok {
 			v[14] = record.Dec(txAmt)
@@ -793,9 +936,11 @@ func (p *camtParser) emitEntry(e *xnode, txs []txNode, info *stmtInfo, idx int, 
 		set(32, refs.str("UETR"))
 		set(33, refs.str("Prtry", "Ref"))
 		// The counterparty is the debtor of a credit and the creditor of a
-		// debit; returns keep the original direction in RltdPties, so swap.
+		// debit; returns and reversals keep the original direction in
+		// RltdPties, so swap.
 		agts := t.child("RltdAgts")
-		debtorSide := (es.cd == "CRDT") != isReturn
+		// Reversals (RvslInd) also describe the original transaction.
+		debtorSide := (es.cd == "CRDT") != (isReturn || reversal)
 		if debtorSide {
 			set(34, dbtrName)
 			set(35, dbtrIBAN)

@@ -352,7 +352,7 @@ func TestCamtErrors(t *testing.T) {
 			}
 			recs, rejs, err := readCamt(t, name, strings.NewReader(tc.doc), nil)
 			if tc.want == "" {
-				if err != nil || len(recs) != 0 || len(rejs) != 1 || rejs[0].Field != "amount" {
+				if err != nil || len(recs) != 0 || len(rejs) != 1 || rejs[0].Field != "entry_amount" {
 					t.Errorf("bad amount: err %v, %d records, rejects %v", err, len(recs), rejs)
 				}
 				return
@@ -547,4 +547,189 @@ func BenchmarkCamt053(b *testing.B) {
 		}
 	}
 	b.ReportMetric(100000, "entries/op")
+}
+
+// ntryAt builds an entry with amount, currency, direction ("" leaves
+// CdtDbtInd out) and extra elements after it.
+func ntryAt(amt, ccy, cd, extra string) string {
+	cdx := ""
+	if cd != "" {
+		cdx = "<CdtDbtInd>" + cd + "</CdtDbtInd>"
+	}
+	return fmt.Sprintf(`<Ntry><Amt Ccy="%s">%s</Amt>%s%s<BookgDt><Dt>2026-11-20</Dt></BookgDt></Ntry>`, ccy, amt, cdx, extra)
+}
+
+// TestCamtMessy feeds the reader what banks and integrators really
+// deliver and checks records, rejects and errors exactly. Each case lists
+// the records as "origin-path amount signed status counterparty" and the
+// rejects as "field: reason".
+func TestCamtMessy(t *testing.T) {
+	ns8 := "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
+	book := "<Sts><Cd>BOOK</Cd></Sts>"
+	stripDecl := func(s string) string { return strings.TrimPrefix(s, `<?xml version="1.0" encoding="UTF-8"?>`+"\n") }
+	for _, tc := range []struct {
+		name, doc string
+		recs      []string
+		rejs      []string
+		err       string
+	}{
+		{name: "utf-8 declared, latin-1 bytes",
+			doc:  camtDoc053(ns8, "", "", ntry("1.00", "CRDT", "J\xfcrgen M\xfc\xdfig")),
+			recs: []string{"Ntry[1]/NtryDtls/TxDtls[1] 1.00 1.00 BOOK Jürgen Müßig"}},
+		{name: "latin-1 without declaration, umlauts",
+			doc:  stripDecl(camtDoc053("", "", "", ntry("1.00", "CRDT", "B\xe4ckerei \xd6ztürk"))),
+			recs: []string{"Ntry[1]/NtryDtls/TxDtls[1] 1.00 1.00 BOOK Bäckerei Öztürk"}},
+		{name: "version .10 read",
+			doc:  camtDoc053("urn:iso:std:iso:20022:tech:xsd:camt.053.001.10", "", "", ntry("1.00", "CRDT", "A")),
+			recs: []string{"Ntry[1]/NtryDtls/TxDtls[1] 1.00 1.00 BOOK A"}},
+		{name: "version .13 read",
+			doc:  camtDoc053("urn:iso:std:iso:20022:tech:xsd:camt.053.001.13", "", "", ntry("1.00", "CRDT", "A")),
+			recs: []string{"Ntry[1]/NtryDtls/TxDtls[1] 1.00 1.00 BOOK A"}},
+		{name: "unknown version",
+			doc: camtDoc053("urn:iso:std:iso:20022:tech:xsd:camt.053.001.14", "", "", ntry("1.00", "CRDT", "A")),
+			err: `x.xml:3:16: camt.053.001.14 (namespace "urn:iso:std:iso:20022:tech:xsd:camt.053.001.14") is not supported: this reader knows versions .001.02 to .001.13`},
+		{name: "namespace of another camt message",
+			doc: camtDoc053("urn:iso:std:iso:20022:tech:xsd:camt.054.001.08", "", "", ntry("1.00", "CRDT", "A")),
+			err: `x.xml:3:16: namespace "urn:iso:std:iso:20022:tech:xsd:camt.054.001.08" is camt.054 but <BkToCstmrStmt> is the root of a camt.053 message`},
+		{name: "namespace of a pain message",
+			doc: camtDoc053("urn:iso:std:iso:20022:tech:xsd:pain.008.001.08", "", "", ntry("1.00", "CRDT", "A")),
+			err: `x.xml:3:16: namespace "urn:iso:std:iso:20022:tech:xsd:pain.008.001.08" is not a camt.052/053/054 namespace (root element <BkToCstmrStmt>)`},
+		{name: "amount spellings",
+			doc:  camtDoc053(ns8, "", "", ntryAt("1.5", "EUR", "CRDT", book), ntryAt("001.50", "EUR", "DBIT", book), ntryAt("1E2", "EUR", "CRDT", book), ntryAt("-5.00", "EUR", "CRDT", book), ntryAt("", "EUR", "CRDT", book)),
+			recs: []string{"Ntry[1] 1.5 1.5 BOOK ", "Ntry[2] 1.50 -1.50 BOOK "},
+			rejs: []string{`entry_amount: Ntry/Amt: invalid amount "1E2"`, `entry_amount: Ntry/Amt: negative amount "-5.00" (the direction belongs in CdtDbtInd)`, `entry_amount: Ntry/Amt: missing amount`}},
+		{name: "foreign currency entry",
+			doc:  camtDoc053(ns8, "0.00", "10.00", ntryAt("10.00", "USD", "CRDT", book)),
+			recs: []string{"Ntry[1] 10.00 10.00 BOOK "},
+			rejs: []string{"balance: statement S-1: balance mismatch: OPBD 0.00 + entries 0.00 != CLBD 10.00 (1 booked entries in a currency other than EUR not counted)"}},
+		{name: "missing or invalid CdtDbtInd",
+			doc:  camtDoc053(ns8, "0.00", "10.00", ntryAt("10.00", "EUR", "", book), ntryAt("10.00", "EUR", "CR", book)),
+			rejs: []string{"credit_debit: entry has no CdtDbtInd (CRDT or DBIT): its direction is unknown", `credit_debit: invalid CdtDbtInd "CR" (want CRDT or DBIT)`}},
+		{name: "pending entry is emitted with its status, not balanced",
+			doc:  camtDoc053(ns8, "0.00", "5.00", ntryAt("10.00", "EUR", "CRDT", "<Sts><Cd>PDNG</Cd></Sts>"), ntryAt("5.00", "EUR", "CRDT", book)),
+			recs: []string{"Ntry[1] 10.00 10.00 PDNG ", "Ntry[2] 5.00 5.00 BOOK "}},
+		{name: "reversal of a credit names the customer",
+			doc: camtDoc053(ns8, "20.00", "10.00", `<Ntry><Amt Ccy="EUR">10.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><RvslInd>true</RvslInd><Sts><Cd>BOOK</Cd></Sts>`+
+				`<NtryDtls><TxDtls><RltdPties><Dbtr><Pty><Nm>Kunde</Nm></Pty></Dbtr><Cdtr><Pty><Nm>Theater</Nm></Pty></Cdtr></RltdPties></TxDtls></NtryDtls></Ntry>`),
+			recs: []string{"Ntry[1]/NtryDtls/TxDtls[1] 10.00 -10.00 BOOK Kunde"}},
+		{name: "batch entry: several TxDtls with and without amounts, and none",
+			doc: camtDoc053(ns8, "0.00", "60.00",
+				`<Ntry><Amt Ccy="EUR">30.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><NtryDtls><TxDtls><Amt Ccy="EUR">10.00</Amt></TxDtls><TxDtls><Amt Ccy="EUR">20.00</Amt></TxDtls></NtryDtls></Ntry>`,
+				`<Ntry><Amt Ccy="EUR">20.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><NtryDtls><Btch><NbOfTxs>2</NbOfTxs></Btch><TxDtls><Refs><EndToEndId>A</EndToEndId></Refs></TxDtls><TxDtls><Refs><EndToEndId>B</EndToEndId></Refs></TxDtls></NtryDtls></Ntry>`,
+				`<Ntry><Amt Ccy="EUR">10.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><NtryDtls><Btch><NbOfTxs>4</NbOfTxs></Btch></NtryDtls></Ntry>`),
+			// Ntry[2]: the bank gives no amount per transaction, so amount
+			// stays null and entry_amount holds the total.
+			recs: []string{"Ntry[1]/NtryDtls/TxDtls[1] 10.00 10.00 BOOK ", "Ntry[1]/NtryDtls/TxDtls[2] 20.00 20.00 BOOK ",
+				"Ntry[2]/NtryDtls/TxDtls[1]   BOOK ", "Ntry[2]/NtryDtls/TxDtls[2]   BOOK ", "Ntry[3] 10.00 10.00 BOOK "}},
+		{name: "two different closing balances",
+			doc: strings.Replace(camtDoc053(ns8, "0.00", "10.00", ntryAt("10.00", "EUR", "CRDT", book)), "<Ntry>",
+				`<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">99.00</Amt><CdtDbtInd>CRDT</CdtDbtInd></Bal><Ntry>`, 1),
+			recs: []string{"Ntry[1] 10.00 10.00 BOOK "},
+			rejs: []string{"balance: statement S-1: 2 CLBD balances with different amounts (10.00 and 99.00): balance not checked"}},
+		{name: "unreadable opening balance",
+			doc:  strings.Replace(camtDoc053(ns8, "0.00", "10.00", ntryAt("10.00", "EUR", "CRDT", book)), ">0.00<", ">abc<", 1),
+			recs: []string{"Ntry[1] 10.00 10.00 BOOK "},
+			rejs: []string{`balance: statement S-1: balance OPBD: invalid amount "abc"`}},
+		{name: "no balances at all",
+			doc:  camtDoc053(ns8, "", "", ntryAt("10.00", "EUR", "CRDT", book)),
+			recs: []string{"Ntry[1] 10.00 10.00 BOOK "}},
+		{name: "external entity and DTD are not resolved",
+			doc: `<?xml version="1.0"?><!DOCTYPE Document [<!ENTITY xxe SYSTEM "file:///etc/passwd"><!ENTITY lol "lol">]>` +
+				stripDecl(camtDoc053(ns8, "", "", ntry("1.00", "CRDT", "&xxe;&lol;"))),
+			recs: []string{"Ntry[1]/NtryDtls/TxDtls[1] 1.00 1.00 BOOK &xxe;&lol;"}},
+		{name: "a megabyte of text without markup",
+			doc: camtDoc053(ns8, "", "", ntry("1.00", "CRDT", strings.Repeat("A", maxTextRun+10))),
+			err: "x.xml:5:",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			recs, rejs, err := readCamt(t, "x.xml", strings.NewReader(tc.doc), nil)
+			if tc.err != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tc.err) {
+					t.Fatalf("error %v, want prefix %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range recs {
+				p := r.Origin.Path[strings.Index(r.Origin.Path, "Ntry["):]
+				got = append(got, fmt.Sprintf("%s %s %s %s %s", p, r.Value("amount"), r.Value("signed_amount"), r.Value("status"), r.Value("counterparty_name")))
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.recs, "\n") {
+				t.Errorf("records:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.recs, "\n"))
+			}
+			got = got[:0]
+			for _, r := range rejs {
+				got = append(got, r.Field+": "+r.Reason)
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.rejs, "\n") {
+				t.Errorf("rejects:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.rejs, "\n"))
+			}
+		})
+	}
+}
+
+// TestCamtTruncatedAfterRecords: a file cut in the middle of an entry
+// fails with the position after the entries before it were delivered in
+// earlier batches; the runner then ends the run ERROR and commits nothing.
+func TestCamtTruncatedAfterRecords(t *testing.T) {
+	full := string(genCamt053(20, false))
+	i := strings.LastIndex(full, "<CdtDbtInd>")
+	recs, _, err := readCamt(t, "cut.xml", strings.NewReader(full[:i+13]), nil)
+	if err == nil || !strings.HasPrefix(err.Error(), "cut.xml:") || !strings.Contains(err.Error(), "unexpected end of file inside <CdtDbtInd>") {
+		t.Fatalf("error %v", err)
+	}
+	if len(recs) != 14 { // two batches of 7 before the failing one
+		t.Errorf("%d records before the error, want 14", len(recs))
+	}
+}
+
+func TestCamtZipMessy(t *testing.T) {
+	ns8 := "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
+	mk := func(members map[string][]byte) []byte {
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		for name, data := range members {
+			w, err := zw.Create(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write(data)
+		}
+		zw.Close()
+		return buf.Bytes()
+	}
+	z := mk(map[string][]byte{
+		"2026/11/auszug.xml": []byte(camtDoc053(ns8, "", "", ntry("1.00", "CRDT", "A"))),
+		"readme.txt":         []byte("Kontoauszug November"),
+		"auszug.pdf":         []byte("%PDF-1.4\x00\x01"),
+		"2026/":              nil,
+	})
+	recs, rejs, err := readCamt(t, "in.zip", bytes.NewReader(z), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || recs[0].Origin.File != "in.zip!2026/11/auszug.xml" {
+		t.Errorf("records %v", recs)
+	}
+	var got []string
+	for _, r := range rejs {
+		got = append(got, r.Record.Origin.File+": "+r.Field+": "+r.Reason)
+	}
+	want := "in.zip!auszug.pdf: file: ZIP member auszug.pdf is not an XML file; skipped\nin.zip!readme.txt: file: ZIP member readme.txt is not an XML file; skipped"
+	if strings.Join(got, "\n") != want {
+		t.Errorf("rejects:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	}
+	// A member inflating beyond max_zip_member_mib fails before it is read.
+	bomb := mk(map[string][]byte{"bomb.xml": bytes.Repeat([]byte("<a>"), 1<<20)})
+	_, _, err = readCamt(t, "bomb.zip", bytes.NewReader(bomb), map[string]any{"max_zip_member_mib": 2})
+	if err == nil || !strings.HasPrefix(err.Error(), "bomb.zip!bomb.xml: uncompressed size 3145728 bytes exceeds max_zip_member_mib 2 (") {
+		t.Errorf("bomb: %v", err)
+	}
+	if _, _, err := readCamt(t, "bomb.zip", bytes.NewReader(bomb), map[string]any{"max_zip_member_mib": 4}); err == nil || !strings.Contains(err.Error(), "bomb.zip!bomb.xml:") {
+		t.Errorf("within the limit the member is read (and is no camt): %v", err)
+	}
 }

@@ -124,12 +124,18 @@ func (x *xmlReader) token() (xml.Token, error) {
 	return t, nil
 }
 
+// maxCaptureNodes bounds the elements of one captured part (a balance, an
+// entry's child, one TxDtls); real ones have a few dozen.
+const maxCaptureNodes = 10000
+
 // capture reads the element that start opened up to its end into a tree.
-// Depth is limited so hostile input cannot exhaust the stack.
+// Depth and size are limited so hostile input cannot exhaust the stack or
+// the memory.
 func (x *xmlReader) capture(start xml.StartElement) (*xnode, error) {
 	root := &xnode{name: start.Name.Local, ccy: attr(start, "Ccy")}
 	stack := []*xnode{root}
 	var text []byte
+	nodes := 0
 	for {
 		t, err := x.token()
 		if err != nil {
@@ -142,6 +148,9 @@ func (x *xmlReader) capture(start xml.StartElement) (*xnode, error) {
 		case xml.StartElement:
 			if len(stack) > 64 {
 				return nil, x.errAt("elements nested too deeply inside <%s>", root.name)
+			}
+			if nodes++; nodes > maxCaptureNodes {
+				return nil, x.errAt("more than %d elements inside one <%s>", maxCaptureNodes, root.name)
 			}
 			top := stack[len(stack)-1]
 			if len(top.kids) == 0 {
@@ -203,7 +212,7 @@ func newXMLDecoder(r io.Reader) (*xml.Decoder, error) {
 			return nil, fmt.Errorf("unsupported XML encoding %q", m[1])
 		}
 	}
-	d := xml.NewDecoder(src)
+	d := xml.NewDecoder(&markupGuard{r: src})
 	// Not strict: a raw '&' in a name (seen in bank files) is kept as text.
 	// Missing end tags still fail at the end of the file.
 	d.Strict = false
@@ -268,4 +277,38 @@ func (l *latin1Fallback) convert() {
 	}
 	l.out = out
 	l.in = append(l.in[:0], in[i:]...)
+}
+
+// maxTextRun is the most bytes a camt document may have between two '<':
+// the longest text elements are a few hundred characters, so a longer run
+// is not a camt file (or a hostile one), and encoding/xml would hold all
+// of it in memory as one token.
+const maxTextRun = 1 << 20
+
+// markupGuard fails the read when more than maxTextRun bytes pass without
+// a '<', which bounds the size of any single token.
+type markupGuard struct {
+	r   io.Reader
+	run int // bytes since the last '<'
+}
+
+func (g *markupGuard) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	for b := p[:n]; ; {
+		i := bytes.IndexByte(b, '<')
+		if i < 0 {
+			g.run += len(b)
+			break
+		}
+		if g.run+i > maxTextRun {
+			g.run += i
+			break
+		}
+		g.run = 0
+		b = b[i+1:]
+	}
+	if g.run > maxTextRun {
+		return 0, fmt.Errorf("more than %d bytes of text without markup: not a camt file", maxTextRun)
+	}
+	return n, err
 }
