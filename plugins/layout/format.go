@@ -50,20 +50,29 @@ func (lay *Layout) formatValue(f *Field, v record.Value) (string, string) {
 	}
 	switch f.Type {
 	case "int":
+		var i int64
 		switch v.Kind() {
 		case record.KindInt:
-			return strconv.FormatInt(v.Int(), 10), ""
+			i = v.Int()
 		case record.KindDecimal:
-			if d := v.Decimal(); d.IsInt() {
-				return d.Trunc(0).String(), ""
+			d := v.Decimal()
+			if !d.IsInt() {
+				return "", fmt.Sprintf("%s is not a whole number", d)
 			}
-			return "", fmt.Sprintf("%s is not a whole number", v.Decimal())
+			n, ok := d.Int64()
+			if !ok {
+				return "", fmt.Sprintf("%s does not fit a 64-bit whole number", d)
+			}
+			i = n
+		default:
+			s := strings.TrimSpace(textOf(v, dec))
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				return "", fmt.Sprintf("%q is not a whole number", s)
+			}
+			i = n
 		}
-		s := strings.TrimSpace(textOf(v, dec))
-		if _, err := strconv.ParseInt(s, 10, 64); err != nil {
-			return "", fmt.Sprintf("%q is not a whole number", s)
-		}
-		return s, ""
+		return f.zeroPadSigned(strconv.FormatInt(i, 10)), ""
 	case "amount":
 		d, err := decimalOf(v, dec)
 		if err != nil {
@@ -83,6 +92,9 @@ func (lay *Layout) formatValue(f *Field, v record.Value) (string, string) {
 					return "", fmt.Sprintf("%q is not a date (want YYYY-MM-DD or %s)", s, f.Format)
 				}
 			}
+		}
+		if reason := checkYear(d, f.Format); reason != "" {
+			return "", reason
 		}
 		return d.Format(f.Format), ""
 	case "sh":
@@ -141,14 +153,41 @@ func (f *Field) formatAmount(d record.Decimal, dec byte) (string, string) {
 		return s, ""
 	case "none":
 	}
-	if sign != "" && f.Width > 0 && f.right && f.pad == '0' {
-		// Zero padding goes between sign and digits: -0001234.
-		w := f.Width - 1
-		if n := utf8.RuneCountInString(s); n < w {
-			s = strings.Repeat("0", w-n) + s
-		}
+	if sign != "" {
+		return f.zeroPadSigned(sign + s), ""
 	}
-	return sign + s, ""
+	return s, ""
+}
+
+// zeroPadSigned puts the zeros of a right-aligned, zero-padded fixed-width
+// field between a leading sign and the digits (-0001234, not 000-1234,
+// which no import reads as a number). Other fields are returned as they are.
+func (f *Field) zeroPadSigned(s string) string {
+	if f.Width <= 0 || !f.right || f.pad != '0' || s == "" || (s[0] != '-' && s[0] != '+') {
+		return s
+	}
+	if n := utf8.RuneCountInString(s); n < f.Width {
+		return s[:1] + strings.Repeat("0", f.Width-n) + s[1:]
+	}
+	return s
+}
+
+// checkYear returns a reason when the year of d cannot be written with the
+// date pattern so that it reads back as the same date: a four-digit year
+// must be 1 to 9999 (there is no year 0, and 10000 would need a fifth
+// digit), a two-digit year (JJ, YY) must lie in 1969..2068, the century
+// window every reader of two-digit years (and layout.read) applies.
+func checkYear(d record.Date, pattern string) string {
+	y, _, _ := d.YMD()
+	four := strings.Contains(pattern, "JJJJ") || strings.Contains(pattern, "YYYY") || strings.Contains(pattern, "yyyy") || strings.Contains(pattern, "2006")
+	two := !four && (strings.Contains(pattern, "JJ") || strings.Contains(pattern, "YY") || strings.Contains(pattern, "yy") || strings.Contains(pattern, "06"))
+	switch {
+	case four && (y < 1 || y > 9999):
+		return fmt.Sprintf("%s: the year %d does not fit the four digits of %s", d, y, pattern)
+	case two && (y < 1969 || y > 2068):
+		return fmt.Sprintf("%s: the two-digit year of %s holds 1969 to 2068 only, %d would read back as another century", d, pattern, y)
+	}
+	return ""
 }
 
 // fit pads or checks s to the field width. It returns a reason when s does not fit.

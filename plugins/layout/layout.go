@@ -34,6 +34,19 @@
 //	format: TT.MM.JJJJ    # date: TT.MM.JJJJ, TTMMJJJJ, JJJJMMTT, TTMMJJ, TTMM, ...
 //	debit: S / credit: H  # sh: indicator characters for amount >= 0 / < 0 of `source`
 //
+// layout.write rejects a record, naming the field and the reason, for a value its field cannot
+// hold: text longer than the width (unless truncate: true), a number or date longer than the
+// width (never cut), an amount with more decimal places than decimals (never rounded), a
+// character the encoding cannot represent, a control character (tab is text), invalid UTF-8,
+// a date whose year the pattern cannot hold (JJJJ: 1 to 9999; JJ: 1969 to 2068, the century
+// window of two-digit years), and a control sum that would exceed 19 digits. Layout files are
+// line-oriented: a line break inside a value is rejected even when the layout quotes, so
+// layout.read always reads what layout.write wrote. Without quoting, a value holding the
+// delimiter or starting with the quote character is rejected. For single-byte encodings text is
+// normalised to Unicode NFC first, so a decomposed "e"+U+0301 is written as é; UTF-8 output keeps
+// the bytes it is given. Zero-padded numbers put the sign before the zeros (-0001234). Header and
+// trailer counts and sums cover the written records only.
+//
 // layout.read is strict, as an import of the data centre would be: a UTF-8 byte order mark in a
 // single-byte file and a caption line that does not name the layout's fields in order are file
 // errors; a line with a byte the encoding does not define (0x81 in windows-1252), invalid UTF-8,

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/kontor-etl/kontor/engine/record"
 	"github.com/kontor-etl/kontor/plugins/sdk"
@@ -28,8 +31,9 @@ func Write() sdk.Component {
 		Summary: "Writes records as a delimited or fixed-width file described by a layout YAML file.",
 		Description: "Writes the records in the layout's record format, with optional Vorsatz (header) and Nachsatz (trailer) " +
 			"records carrying the record count and control sums. A value that does not fit its field (too long, too many " +
-			"decimals, not representable in the encoding, a delimiter inside an unquoted field) rejects the record naming the " +
-			"field; nothing is cut unless the field says truncate: true.",
+			"decimals, not representable in the encoding, a control character or line break, a year the date pattern cannot hold, " +
+			"a delimiter inside an unquoted field) rejects the record naming the field; nothing is cut unless the field says " +
+			"truncate: true, and nothing is rounded. Text for single-byte encodings is normalised to Unicode NFC first.",
 		Spec:       writeSpec,
 		Examples:   []string{"type: layout.write\npath: out/sollstellung.txt\nlayout: layouts/sollstellung-fixed.yaml\n"},
 		NewEncoder: newEncoder,
@@ -69,7 +73,11 @@ func NewEncoder(lay *Layout, env sdk.Env) sdk.Encoder { return &encoder{lay: lay
 
 // Create implements sdk.Encoder.
 func (e *encoder) Create(_ context.Context, out sdk.Output) (sdk.Sink, error) {
-	s := &sink{lay: e.lay, env: e.env, out: out, nl: e.lay.Newline()}
+	cm, err := sdk.Charmap(e.lay.Encoding)
+	if err != nil {
+		return nil, err
+	}
+	s := &sink{lay: e.lay, env: e.env, out: out, nl: e.lay.Newline(), single: cm != nil}
 	n := len(e.lay.Record.Fields)
 	s.sum, s.sumAbs, s.sumSH = make([]record.Decimal, n), make([]record.Decimal, n), make([]record.Decimal, n)
 	s.vals = make([]string, n)
@@ -126,6 +134,22 @@ type sink struct {
 	vals   []string
 	decs   []record.Decimal
 	line   strings.Builder
+	single bool             // single-byte encoding: text is normalised to NFC
+	sums   []record.Decimal // scratch for the sums of the current record
+}
+
+// nfc returns s in Unicode normalisation form C. Single-byte encodings
+// hold only precomposed letters: "e\u0301" (e + combining acute, as macOS
+// and some web forms send it) is written as the é it means instead of being
+// rejected. Canonically equivalent text means the same, so nothing is lost;
+// UTF-8 output keeps the bytes it is given.
+func nfc(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return norm.NFC.String(s)
+		}
+	}
+	return s
 }
 
 func (lay *Layout) quote(s string) string {
@@ -147,35 +171,68 @@ func (s *sink) Write(_ context.Context, b *record.Batch) ([]record.Reject, error
 			rejects = append(rejects, record.Reject{Record: r, Step: s.env.Step, Field: field, Reason: reason})
 			continue
 		}
+		if field, reason := s.addSums(); reason != "" {
+			rejects = append(rejects, record.Reject{Record: r, Step: s.env.Step, Field: field, Reason: reason})
+			continue
+		}
 		if _, err := s.w.WriteString(s.line.String()); err != nil {
 			return rejects, err
 		}
 		s.count++
-		for i, f := range s.lay.Record.Fields {
-			if f.Type != "amount" {
-				continue
-			}
-			d := s.decs[i]
-			s.sum[i], _ = s.sum[i].Add(d)
-			s.sumAbs[i], _ = s.sumAbs[i].Add(d.Abs())
+	}
+	return rejects, nil
+}
+
+// addSums adds the current record's amounts to the control sums. A sum
+// that would exceed what a decimal holds exactly rejects the record (the
+// sums stay as they were), so a trailer never carries a rounded sum.
+func (s *sink) addSums() (string, string) {
+	n := len(s.sum)
+	if s.sums == nil {
+		s.sums = make([]record.Decimal, 3*n)
+	}
+	next := s.sums
+	copy(next, s.sum)
+	copy(next[n:], s.sumAbs)
+	copy(next[2*n:], s.sumSH)
+	overflow := func(name string) (string, string) {
+		return name, "the control sum would exceed the 19 digits a decimal holds exactly"
+	}
+	var err error
+	for i, f := range s.lay.Record.Fields {
+		if f.Type != "amount" {
+			continue
 		}
-		for _, p := range []*Part{s.lay.Header, s.lay.Trailer} {
-			if p == nil {
-				continue
-			}
-			for _, f := range p.Fields {
-				if f.agg.kind == "sum_sh" && f.agg.shField >= 0 {
-					d := s.decs[f.agg.field].Abs()
-					sh := s.lay.Record.Fields[f.agg.shField]
-					if strings.TrimSpace(s.vals[f.agg.shField]) == sh.Credit {
-						d = d.Neg()
-					}
-					s.sumSH[f.agg.field], _ = s.sumSH[f.agg.field].Add(d)
+		d := s.decs[i]
+		if next[i], err = next[i].Add(d); err != nil {
+			return overflow(f.Name)
+		}
+		if next[n+i], err = next[n+i].Add(d.Abs()); err != nil {
+			return overflow(f.Name)
+		}
+	}
+	for _, p := range []*Part{s.lay.Header, s.lay.Trailer} {
+		if p == nil {
+			continue
+		}
+		for _, f := range p.Fields {
+			if f.agg.kind == "sum_sh" && f.agg.shField >= 0 {
+				d := s.decs[f.agg.field].Abs()
+				sh := s.lay.Record.Fields[f.agg.shField]
+				if strings.TrimSpace(s.vals[f.agg.shField]) == sh.Credit {
+					d = d.Neg()
+				}
+				k := 2*n + f.agg.field
+				if next[k], err = next[k].Add(d); err != nil {
+					return overflow(s.lay.Record.Fields[f.agg.field].Name)
 				}
 			}
 		}
 	}
-	return rejects, nil
+	copy(s.sum, next)
+	copy(s.sumAbs, next[n:])
+	copy(s.sumSH, next[2*n:])
+	return "", ""
 }
 
 // record formats r into s.line; it returns the field and reason of the first invalid value.
@@ -198,6 +255,9 @@ func (s *sink) record(r record.Record) (string, string) {
 		txt, reason := lay.formatValue(f, v)
 		if reason != "" {
 			return f.Name, reason
+		}
+		if s.single {
+			txt = nfc(txt)
 		}
 		if f.Type == "amount" {
 			s.decs[i], _ = decimalOf(v, lay.Decimal[0])
@@ -226,11 +286,26 @@ func (s *sink) checkText(f *Field, txt string) string {
 	if err := sdk.CheckEncodable(txt, s.lay.Encoding); err != nil {
 		return err.Error()
 	}
-	if strings.ContainsAny(txt, "\r\n") && (s.lay.Format == "fixed" || s.lay.Quoting == "never" || s.lay.Quote == "") {
-		return "line break inside a value"
+	for i, r := range txt {
+		switch {
+		case r == '\r' || r == '\n':
+			return fmt.Sprintf("line break at character %d: a layout file has one record per line, so values cannot hold line breaks", utf8.RuneCountInString(txt[:i])+1)
+		case r < 0x20 && r != '\t' || r == 0x7f:
+			return fmt.Sprintf("control character %U at character %d", r, utf8.RuneCountInString(txt[:i])+1)
+		case r == utf8.RuneError && !s.single:
+			if _, sz := utf8.DecodeRuneInString(txt[i:]); sz == 1 {
+				return fmt.Sprintf("invalid UTF-8 at character %d", utf8.RuneCountInString(txt[:i])+1)
+			}
+		}
 	}
-	if s.lay.Format == "delimited" && (s.lay.Quoting == "never" || s.lay.Quote == "") && strings.Contains(txt, s.lay.Delimiter) {
+	if s.lay.Format != "delimited" {
+		return ""
+	}
+	if (s.lay.Quoting == "never" || s.lay.Quote == "") && strings.Contains(txt, s.lay.Delimiter) {
 		return fmt.Sprintf("value %q contains the delimiter %q and the layout does not quote", txt, s.lay.Delimiter)
+	}
+	if s.lay.Quoting == "never" && s.lay.Quote != "" && strings.HasPrefix(txt, s.lay.Quote) {
+		return fmt.Sprintf("value %q starts with the quote character %q and the layout does not quote (quoting: never), so it would read back as a quoted field", txt, s.lay.Quote)
 	}
 	return ""
 }
@@ -271,6 +346,9 @@ func (s *sink) aggLine(p *Part) (string, string, string) {
 			v = record.Null // header/trailer fields from record data are not available
 		}
 		txt, reason := lay.formatValue(f, v)
+		if s.single {
+			txt = nfc(txt)
+		}
 		if reason == "" {
 			reason = s.checkText(f, txt)
 		}

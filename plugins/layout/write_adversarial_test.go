@@ -1,0 +1,219 @@
+package layout
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/kontor-etl/kontor/engine/record"
+)
+
+// adversarialLayout is a fixed-width ISO-8859-1 layout with the field kinds
+// integrators' data trips over: short text, zero-padded signed int and
+// implied-decimal amount, four- and two-digit-year dates, and a trailer with
+// count and control sum.
+const adversarialLayout = `format: fixed
+encoding: iso-8859-1
+line_ending: lf
+record:
+  fields:
+    - {name: txt, width: 5}
+    - {name: i, width: 5, type: int, pad: "0"}
+    - {name: betrag, width: 8, type: amount, implied: true, pad: "0"}
+    - {name: d, width: 8, type: date, format: JJJJMMTT}
+    - {name: d2, width: 6, type: date, format: TTMMJJ}
+    - {name: tm, width: 4, type: date, format: TTMM}
+trailer:
+  fields:
+    - {name: n, width: 4, value: count, pad: "0"}
+    - {name: s, width: 10, value: "sum(betrag)", pad: "0", implied: true}
+    - {name: f, width: 21, const: ""}
+`
+
+// TestWriteAdversarial writes one record per messy value next to a good one
+// and checks the written line or the reject (field and reason). Every
+// written file must read back unchanged with layout.read, and the trailer
+// counts only the written records.
+func TestWriteAdversarial(t *testing.T) {
+	lay, err := Parse("adv.yaml", []byte(adversarialLayout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := func() map[string]any {
+		return map[string]any{"txt": "x", "i": 1, "betrag": "1.00", "d": "2024-01-31", "d2": "2024-01-31", "tm": "2024-01-31"}
+	}
+	cases := []struct {
+		name  string
+		field string
+		value any
+		line  string // the record line written ("" when rejected)
+		rej   string // substring of the reject reason
+	}{
+		{"text exactly at the width", "txt", "abcde", "abcde0000100000100202401313101243101", ""},
+		{"text one over the width", "txt", "abcdef", "", `value "abcdef" has 6 characters, the field is 5 wide`},
+		{"width counts characters, not UTF-8 bytes", "txt", "ÄÖÜäß", "\xc4\xd6\xdc\xe4\xdf0000100000100202401313101243101", ""},
+		{"€ is not in ISO-8859-1", "txt", "5 €", "", "character not representable in iso-8859-1: '€'"},
+		{"emoji", "txt", "😀", "", "not representable in iso-8859-1"},
+		{"no-break space is ISO-8859-1", "txt", "a\u00a0b", "a\xa0b  0000100000100202401313101243101", ""},
+		{"combining accent is normalised to NFC", "txt", "e\u0301", "\xe9    0000100000100202401313101243101", ""},
+		{"line feed", "txt", "a\nb", "", "line break at character 2: a layout file has one record per line"},
+		{"carriage return", "txt", "a\rb", "", "line break at character 2"},
+		{"NUL byte", "txt", "a\x00b", "", "control character U+0000 at character 2"},
+		{"tab is text", "txt", "a\tb", "a\tb  0000100000100202401313101243101", ""},
+		{"negative int: sign before the zeros", "i", -5, "x    -000500000100202401313101243101", ""},
+		{"int exactly at the width", "i", 99999, "x    9999900000100202401313101243101", ""},
+		{"int one over the width", "i", 100000, "", "has 6 characters, the field is 5 wide (numbers are never cut)"},
+		{"fractional int", "i", record.MustDecimal("1.5"), "", "1.5 is not a whole number"},
+		{"negative implied amount", "betrag", "-1.00", "x    00001-000010020240131310124" + "3101", ""},
+		{"amount without decimals gets them", "betrag", "5", "x    000010000050020240131310124" + "3101", ""},
+		{"-0.00 is zero", "betrag", "-0.00", "x    000010000000020240131310124" + "3101", ""},
+		{"more decimals than the field: no rounding", "betrag", "1.005", "", "1.005 has more than 2 decimal places"},
+		{"trailing zeros beyond the decimals are exact", "betrag", "1.000", "x    000010000010020240131310124" + "3101", ""},
+		{"amount one digit over the width", "betrag", "1000000.00", "", "the field is 8 wide (numbers are never cut)"},
+		{"null amount in an optional zero-padded field", "betrag", nil, "x    000010000000020240131310124" + "3101", ""},
+		{"year 10000", "d", record.NewDate(10000, 1, 1), "", "the year 10000 does not fit the four digits of JJJJMMTT"},
+		{"year 0", "d", record.NewDate(0, 1, 1), "", "the year 0 does not fit the four digits of JJJJMMTT"},
+		{"two-digit year before 1969", "d2", "1960-01-01", "", "holds 1969 to 2068 only, 1960 would read back as another century"},
+		{"two-digit year after 2068", "d2", "2069-01-01", "", "2069 would read back"},
+		{"no year in the pattern: any year", "tm", "1960-01-31", "x    0000100000100202401313101243101", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := base()
+			bad[tc.field] = tc.value
+			recs := toRecords(t, []map[string]any{base(), bad, base()})
+			out, rej, err := writeRecords(t, lay, recs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			good := "x    0000100000100202401313101243101\n"
+			if tc.rej != "" {
+				if len(rej) != 1 || rej[0].Field != tc.field || !strings.Contains(rej[0].Reason, tc.rej) || rej[0].Record.Origin.Line != 2 {
+					t.Fatalf("rejects %v, want %s: %q", rej, tc.field, tc.rej)
+				}
+				want := good + good + "00020000000200                     \n"
+				if string(out) != want {
+					t.Fatalf("file\n%q\nwant\n%q", out, want)
+				}
+			} else {
+				if len(rej) != 0 {
+					t.Fatalf("rejects %v", rej)
+				}
+				lines := strings.Split(string(out), "\n")
+				if lines[1] != tc.line {
+					t.Fatalf("line\n%q\nwant\n%q", lines[1], tc.line)
+				}
+			}
+			back, brej, err := readRecords(t, lay, out)
+			if err != nil || len(brej) > 0 || len(back) != 3-len(rej) {
+				t.Fatalf("read back: %d records, rejects %v, %v", len(back), brej, err)
+			}
+			again, _, err := writeRecords(t, lay, back)
+			if err != nil || !bytes.Equal(again, out) {
+				t.Fatalf("round trip differs (%v):\n%q\n%q", err, again, out)
+			}
+		})
+	}
+}
+
+// TestWriteDelimitedAdversarial: what a delimited layout writes must read
+// back as the same records. Line breaks are rejected even when the layout
+// quotes (layout files are line-oriented and layout.read reads one record
+// per line); the delimiter and quotes are quoted; without quoting, a value
+// the reader would misread is rejected.
+func TestWriteDelimitedAdversarial(t *testing.T) {
+	quoted := `format: delimited
+encoding: windows-1252
+line_ending: crlf
+quote: '"'
+record:
+  fields:
+    - {name: a}
+    - {name: betrag, type: amount}
+trailer:
+  fields:
+    - {name: n, value: count}
+    - {name: s, value: "sum(betrag)"}
+`
+	never := strings.Replace(quoted, "quote: '\"'", "quote: '\"'\nquoting: never", 1)
+	cases := []struct {
+		name, layout string
+		a            string
+		betrag       string
+		line         string // written line; "" rejected
+		rej          string
+	}{
+		{"delimiter is quoted", quoted, "a;b", "1", `"a;b";1,00` + "\r\n", ""},
+		{"quote is doubled", quoted, `12" Pizza`, "1", `"12"" Pizza";1,00` + "\r\n", ""},
+		{"leading formula characters stay text", quoted, "=SUMME(A1)", "1", "=SUMME(A1);1,00\r\n", ""},
+		{"line feed even when quoting", quoted, "a\nb", "1", "", "line break at character 2"},
+		{"CRLF even when quoting", quoted, "a\r\nb", "1", "", "line break at character 2"},
+		{"€ is windows-1252", quoted, "5 €", "1", "5 \x80;1,00\r\n", ""},
+		{"Ł is not", quoted, "Łódź", "1", "", "not representable in windows-1252: 'Ł'"},
+		{"no quoting: delimiter", never, "a;b", "1", "", `contains the delimiter ";" and the layout does not quote`},
+		{"no quoting: leading quote", never, `"x"`, "1", "", "starts with the quote character"},
+		{"no quoting: inner quote is text", never, `12" Pizza`, "1", `12" Pizza;1,00` + "\r\n", ""},
+		{"negative amount", quoted, "a", "-0.50", "a;-0,50\r\n", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			lay, err := Parse("d.yaml", []byte(tc.layout))
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs := toRecords(t, []map[string]any{{"a": "x", "betrag": "2"}, {"a": tc.a, "betrag": tc.betrag}})
+			out, rej, err := writeRecords(t, lay, recs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := strings.TrimPrefix(string(out), "x;2,00\r\n")
+			if tc.rej != "" {
+				if len(rej) != 1 || rej[0].Field != "a" || !strings.Contains(rej[0].Reason, tc.rej) {
+					t.Fatalf("rejects %v, want %q", rej, tc.rej)
+				}
+				if got != "1;2,00\r\n" {
+					t.Fatalf("trailer must count only the written record: %q", out)
+				}
+			} else if len(rej) > 0 || !strings.HasPrefix(got, tc.line) {
+				t.Fatalf("wrote %q (rejects %v), want line %q", out, rej, tc.line)
+			}
+			back, brej, err := readRecords(t, lay, out)
+			if err != nil || len(brej) > 0 || len(back) != 2-len(rej) {
+				t.Fatalf("read back: %d records, rejects %v, %v", len(back), brej, err)
+			}
+			if tc.rej == "" && back[1].Value("a").Str() != tc.a {
+				t.Fatalf("read back %q, wrote %q", back[1].Value("a").Str(), tc.a)
+			}
+		})
+	}
+}
+
+// TestWriteSumOverflow: a record whose amount would push the control sum
+// beyond what a decimal holds exactly is rejected; the trailer carries the
+// exact sum of the written records.
+func TestWriteSumOverflow(t *testing.T) {
+	lay, err := Parse("d.yaml", []byte(`format: delimited
+record:
+  fields:
+    - {name: betrag, type: amount}
+trailer:
+  fields:
+    - {name: n, value: count}
+    - {name: s, value: "sum_abs(betrag)"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := "60000000000000000.00" // 19 digits; twice that needs 20
+	recs := toRecords(t, []map[string]any{{"betrag": big}, {"betrag": big}, {"betrag": "1.00"}})
+	out, rej, err := writeRecords(t, lay, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rej) != 1 || rej[0].Record.Origin.Line != 2 || !strings.Contains(rej[0].Reason, "control sum would exceed") {
+		t.Fatalf("rejects %v", rej)
+	}
+	if want := "60000000000000000,00\r\n1,00\r\n2;60000000000000001,00\r\n"; string(out) != want {
+		t.Fatalf("got %q, want %q", out, want)
+	}
+}
