@@ -48,7 +48,17 @@
 // Decimals use the decimal separator and optionally a fixed scale (rounded
 // half away from zero); dates use date_format or the column's format. A
 // value the target encoding cannot hold rejects its record with the field
-// name, as does a value that needs quotes while quote is empty. A column
+// name, as does a value that needs quotes while quote is empty, a NUL
+// byte or invalid UTF-8 (csv.read would reject the line), and a date whose
+// year the pattern cannot hold (YYYY: 0 to 9999; YY: 1969 to 2068, the
+// century window of two-digit years). For single-byte encodings text is
+// normalised to Unicode NFC first, so a decomposed "e"+U+0301 (macOS, web
+// forms) is written as é instead of being rejected; UTF-8 output keeps the
+// bytes it is given. decimal_scale and a column's scale are the one
+// declared rounding: without them decimals keep their own scale. With
+// escape_formulas (default off) text values starting with =, +, -, @, tab
+// or CR get a leading single quote, so spreadsheets do not run them as
+// formulas (CSV injection); numbers and dates are never changed. A column
 // whose field the records lack is an error (with a did-you-mean), not a
 // reject per record.
 //

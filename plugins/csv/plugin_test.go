@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kontor-etl/kontor/engine/record"
 	"github.com/kontor-etl/kontor/plugins/sdk"
@@ -357,5 +358,58 @@ func TestWriteUnencodableHeader(t *testing.T) {
 	_, _, err := write(t, `{encoding: iso-8859-1, columns: [{name: "Preis €"}]}`)
 	if err == nil || !strings.Contains(err.Error(), `header column "Preis €"`) {
 		t.Fatalf("%v", err)
+	}
+}
+
+// TestWriteRejectsUnwritable: values a file cannot hold (or csv.read would
+// not read back) reject their record with the field and reason; the other
+// records are written.
+func TestWriteRejectsUnwritable(t *testing.T) {
+	s := record.MustSchema(record.Field{Name: "v"})
+	rec := func(v record.Value) record.Record {
+		return record.Record{Schema: s, Values: []record.Value{v}, Origin: record.Origin{File: "in", Line: 2}}
+	}
+	ok := rec(record.String("ok"))
+	cases := []struct {
+		name, cfg string
+		v         record.Value
+		out       string // the bad record's line, "" rejected
+		reason    string
+	}{
+		{"invalid UTF-8 into utf-8", `{}`, record.String("a\xffb"), "", "invalid UTF-8 at character 2"},
+		{"invalid UTF-8 into windows-1252", `{encoding: windows-1252}`, record.String("ab\xc3"), "", "invalid UTF-8 at character 3"},
+		{"NUL byte", `{}`, record.String("a\x00b"), "", "NUL byte at character 2"},
+		{"decomposed text stays as given in UTF-8", `{}`, record.String("e\u0301"), "e\u0301\n", ""},
+		{"€ is in iso-8859-15", `{encoding: iso-8859-15}`, record.String("5 €"), "5 \xa4\n", ""},
+		{"€ is not in iso-8859-1", `{encoding: iso-8859-1}`, record.String("5 €"), "", "character not representable in iso-8859-1: '€'"},
+		{"year 10000", `{}`, record.DateValue(record.NewDate(10000, 1, 1)), "", "the year 10000 does not fit the four digits of YYYY-MM-DD"},
+		{"negative year", `{}`, record.DateValue(record.NewDate(-1, 1, 1)), "", "the year -1 does not fit"},
+		{"year 0 is ISO 8601 0000", `{}`, record.DateValue(record.NewDate(0, 1, 1)), "0000-01-01\n", ""},
+		{"two-digit year outside 1969..2068", `{date_format: DD.MM.YY}`, record.DateValue(record.NewDate(1960, 1, 1)), "", "holds 1969 to 2068 only, 1960"},
+		{"datetime with a two-digit year", `{columns: [{name: v, format: "DD.MM.YY hh:mm"}]}`, record.DateTime(time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)), "", "2100 would read back as another century"},
+		{"formula text is kept without escape_formulas", `{}`, record.String("=1+1"), "=1+1\n", ""},
+		{"formula text is escaped with escape_formulas", `{escape_formulas: true}`, record.String("=1+1"), "'=1+1\n", ""},
+		{"negative numbers are never escaped", `{escape_formulas: true}`, record.Int(-5), "-5\n", ""},
+		{"tab start is escaped", `{escape_formulas: true}`, record.String("\tx"), "'\tx\n", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out, rejs, err := write(t, "{header: false, "+strings.TrimPrefix(tc.cfg, "{"), []record.Record{ok, rec(tc.v), ok})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.reason != "" {
+				if len(rejs) != 1 || rejs[0].Field != "v" || !strings.Contains(rejs[0].Reason, tc.reason) || rejs[0].Record.Origin.Line != 2 {
+					t.Fatalf("rejects %v, want %q", rejs, tc.reason)
+				}
+				if out != "ok\nok\n" {
+					t.Fatalf("out %q", out)
+				}
+				return
+			}
+			if len(rejs) > 0 || out != "ok\n"+tc.out+"ok\n" {
+				t.Fatalf("out %q rejects %v, want line %q", out, rejs, tc.out)
+			}
+		})
 	}
 }

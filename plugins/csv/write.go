@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/kontor-etl/kontor/engine/diag"
 	"github.com/kontor-etl/kontor/engine/record"
 	"github.com/kontor-etl/kontor/plugins/sdk"
@@ -35,6 +37,11 @@ type WriteConfig struct {
 	// are grouped only in columns that set it. It must differ from Decimal,
 	// Delimiter and Quote.
 	Thousands string `yaml:"thousands"`
+	// EscapeFormulas prefixes text values starting with =, +, -, @, tab
+	// or CR with a single quote, so a spreadsheet opening the file shows
+	// them as text instead of running them as formulas (CSV injection).
+	// Default false: values are written exactly as they are.
+	EscapeFormulas bool `yaml:"escape_formulas"`
 }
 
 // WriteColumn is one output column of csv.write.
@@ -76,6 +83,11 @@ func writeSpec() sdk.Spec {
 			Description: "Thousands separator written between groups of three digits of decimal values, as in 1.234.567,89; empty for none. " +
 				"Int values are grouped only in columns that set thousands themselves. It must differ from decimal, delimiter and quote.",
 			Example: "."},
+		sdk.Field{Name: "escape_formulas", Type: sdk.TypeBool, Default: false,
+			Description: "Whether text values starting with =, +, -, @, a tab or a carriage return get a leading single quote ('=SUM(A1)), " +
+				"so a spreadsheet opening the file shows them as text instead of running a formula (CSV injection); " +
+				"int, decimal and date values are never changed. Leave it off for files another program imports: it changes the data.",
+			Example: true},
 	)}
 }
 
@@ -113,6 +125,8 @@ type wcol struct {
 	datePat    *datePattern
 	dateLayout string // for patterns datePattern cannot handle
 	timeLayout string // Go layout for datetimes
+	dateYears  int    // year digits of the date pattern: 4, 2 or 0 (none)
+	timeYears  int    // year digits of timeLayout
 	thouDec    byte   // thousands separator for decimals, 0: none
 	thouInt    byte   // thousands separator for ints, 0: none
 }
@@ -209,6 +223,7 @@ func (e *encoder) newCol(name, from, format string) wcol {
 	if format != "" {
 		w.timeLayout = record.GoLayout(format)
 	}
+	w.dateYears, w.timeYears = yearDigits(df), yearDigits(w.timeLayout)
 	return w
 }
 
@@ -326,13 +341,15 @@ func (s *sink) writeHeader() error {
 		if i > 0 {
 			s.buf = append(s.buf, s.enc.delim...)
 		}
+		name := c.name
 		if s.single {
-			if err := sdk.CheckEncodable(c.name, s.enc.cfg.Encoding); err != nil {
+			name = norm.NFC.String(name)
+			if err := sdk.CheckEncodable(name, s.enc.cfg.Encoding); err != nil {
 				return fmt.Errorf("%s: header column %q: %w", s.name, c.name, err)
 			}
 		}
 		var ok bool
-		if s.buf, ok = s.appendText(s.buf, c.name, s.enc.cfg.QuoteAll); !ok {
+		if s.buf, ok = s.appendText(s.buf, name, s.enc.cfg.QuoteAll); !ok {
 			return fmt.Errorf("%s: header column %q needs quoting but quote is empty", s.name, c.name)
 		}
 	}
@@ -360,16 +377,37 @@ func (s *sink) appendRecord(r record.Record) (string, string) {
 			if v.Kind() != record.KindString {
 				txt = v.String()
 			}
-			if s.single && hasHighString(txt) {
-				if err := sdk.CheckEncodable(txt, e.cfg.Encoding); err != nil {
-					return c.from, err.Error()
+			if high, nul := scanText(txt); nul || high {
+				if nul {
+					return c.from, fmt.Sprintf("NUL byte at character %d", utf8.RuneCountInString(txt[:strings.IndexByte(txt, 0)])+1)
 				}
+				if !utf8.ValidString(txt) {
+					return c.from, fmt.Sprintf("invalid UTF-8 at character %d", invalidAt(txt))
+				}
+				if s.single {
+					txt = norm.NFC.String(txt)
+					if err := sdk.CheckEncodable(txt, e.cfg.Encoding); err != nil {
+						return c.from, err.Error()
+					}
+				}
+			}
+			if e.cfg.EscapeFormulas && txt != "" && formulaStart[txt[0]] {
+				txt = "'" + txt
 			}
 			var ok bool
 			if s.buf, ok = s.appendText(s.buf, txt, e.cfg.QuoteAll); !ok {
 				return c.from, "value contains the delimiter, a quote or a line break, but quote is empty"
 			}
 		default:
+			if k := v.Kind(); k == record.KindDate || k == record.KindDateTime {
+				layout, digits := c.dateLayout, c.dateYears
+				if k == record.KindDateTime {
+					layout, digits = c.timeLayout, c.timeYears
+				}
+				if reason := yearReason(v.Date(), layout, digits); reason != "" {
+					return c.from, reason
+				}
+			}
 			if e.cfg.QuoteAll && e.hasQ {
 				s.buf = append(s.buf, e.quote)
 			}
@@ -465,13 +503,76 @@ func (s *sink) appendText(b []byte, txt string, all bool) ([]byte, bool) {
 	return append(b, e.quote), true
 }
 
-func hasHighString(s string) bool {
+// scanText reports whether s has non-ASCII bytes and whether it has a NUL
+// byte (which csv.read rejects, so the writer does too).
+func scanText(s string) (high, nul bool) {
 	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return true
+		switch c := s[i]; {
+		case c >= utf8.RuneSelf:
+			high = true
+		case c == 0:
+			return high, true
 		}
 	}
-	return false
+	return high, false
+}
+
+// invalidAt returns the 1-based character position of the first invalid
+// UTF-8 byte of s.
+func invalidAt(s string) int {
+	n := 1
+	for i := 0; i < len(s); n++ {
+		r, sz := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && sz == 1 {
+			return n
+		}
+		i += sz
+	}
+	return n
+}
+
+// Bounds of the years four- and two-digit patterns hold (dates compare as
+// day numbers, so the hot path needs no calendar conversion).
+var (
+	minYear4, maxYear4 = record.NewDate(0, 1, 1), record.NewDate(9999, 12, 31)
+	minYear2, maxYear2 = record.NewDate(1969, 1, 1), record.NewDate(2068, 12, 31)
+)
+
+// yearDigits returns how many year digits a date pattern or Go layout
+// writes: 4, 2 or 0.
+func yearDigits(layout string) int {
+	switch {
+	case strings.Contains(layout, "YYYY") || strings.Contains(layout, "JJJJ") || strings.Contains(layout, "yyyy") || strings.Contains(layout, "2006"):
+		return 4
+	case strings.Contains(layout, "YY") || strings.Contains(layout, "JJ") || strings.Contains(layout, "yy") || strings.Contains(layout, "06"):
+		return 2
+	}
+	return 0
+}
+
+// formulaStart are the first bytes a spreadsheet reads as a formula
+// (OWASP "CSV Injection").
+var formulaStart = [256]bool{'=': true, '+': true, '-': true, '@': true, '\t': true, '\r': true}
+
+// yearReason returns a reason when the year of d cannot be written with
+// the date pattern or Go layout so that it reads back as the same date: a
+// four-digit year must be 0 to 9999, a two-digit year 1969 to 2068 (the
+// century window readers of two-digit years apply).
+func yearReason(d record.Date, layout string, digits int) string {
+	switch {
+	case digits == 0,
+		digits == 4 && d >= minYear4 && d <= maxYear4,
+		digits == 2 && d >= minYear2 && d <= maxYear2:
+		return ""
+	}
+	y, _, _ := d.YMD()
+	switch {
+	case digits == 4 && (y < 0 || y > 9999):
+		return fmt.Sprintf("the year %d does not fit the four digits of %s", y, layout)
+	case digits == 2 && (y < 1969 || y > 2068):
+		return fmt.Sprintf("the two-digit year of %s holds 1969 to 2068 only, %d would read back as another century", layout, y)
+	}
+	return ""
 }
 
 func (s *sink) flush() error {
