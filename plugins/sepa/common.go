@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/kontor-etl/kontor/engine/record"
 	"github.com/kontor-etl/kontor/plugins/sdk"
@@ -112,25 +113,50 @@ func newTextRules(c commonConfig, es *sdk.FieldErrors) textRules {
 }
 
 // text normalises white space, applies the policy and checks the length.
+// The length counts after transliteration, which can lengthen a text
+// (Müller → Mueller): a text that only then exceeds max is rejected with
+// both lengths, never cut.
 func (t textRules) text(s string, max int) (string, error) {
 	s = strings.Join(strings.Fields(s), " ")
+	before := -1
 	if err := t.cs.Check(s); err != nil {
 		if t.reject {
 			return "", err
 		}
+		before = runeLen(s)
 		s = strings.Join(strings.Fields(t.cs.Transliterate(s)), " ")
 	}
 	if n := runeLen(s); n > max {
+		if before >= 0 && before <= max {
+			return "", fmt.Errorf("%d characters after transliteration (%d before; ä becomes ae, ß ss), at most %d allowed", n, before, max)
+		}
 		return "", fmt.Errorf("%d characters, at most %d allowed", n, max)
 	}
 	return s, nil
+}
+
+// name is text for a party name: besides the length, at least one letter
+// or digit must be left after transliteration, so that a name written
+// only in another script (王小明 would become "...") is rejected instead of
+// sent as dots.
+func (t textRules) name(s string, max int) (string, error) {
+	n, err := t.text(s, max)
+	if err != nil || n == "" {
+		return n, err
+	}
+	for _, r := range n {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return n, nil
+		}
+	}
+	return "", fmt.Errorf("no letter or digit left after transliteration (%q becomes %q); give the name in Latin script", s, n)
 }
 
 // checkAccount validates the own account config.
 func checkAccount(prefix string, a *account, withCI bool, rules textRules, es *sdk.FieldErrors) {
 	if strings.TrimSpace(a.Name) == "" {
 		es.Add(prefix+".name", "is required")
-	} else if n, err := rules.text(a.Name, 70); err != nil {
+	} else if n, err := rules.name(a.Name, 70); err != nil {
 		es.Add(prefix+".name", "%v", err)
 	} else {
 		a.Name = n
@@ -406,14 +432,75 @@ func creDtTm(env sdk.Env) string {
 type seenIDs map[uint64]struct{}
 
 func (s seenIDs) add(id string) bool {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(id); i++ {
-		h ^= uint64(id[i])
-		h *= 1099511628211
-	}
+	h := fnv64(id)
 	if _, ok := s[h]; ok {
 		return false
 	}
 	s[h] = struct{}{}
 	return true
+}
+
+// seqBit is the bit of a sequence type in mandateUse.mask.
+func seqBit(seq string) uint8 {
+	switch seq {
+	case "FRST":
+		return 1
+	case "RCUR":
+		return 2
+	case "OOFF":
+		return 4
+	case "FNAL":
+		return 8
+	}
+	return 0
+}
+
+// mandateUse is what one file already collects on a mandate.
+type mandateUse struct {
+	mask uint8       // sequence types used (seqBit)
+	frst record.Date // date of the FRST collection, if any
+}
+
+// mandates tracks the collections per mandate id in one file (8 bytes of
+// hash plus 8 of state per mandate) so that contradicting sequence types
+// are rejected: a one-off (OOFF) mandate collected twice, a FRST that is
+// not the mandate's first collection, a RCUR/FNAL not after the FRST of the
+// same file, anything after a FNAL. Several RCUR of one mandate are fine.
+type mandates map[uint64]mandateUse
+
+func (m mandates) check(id, seq string, date record.Date) error {
+	u, ok := m[fnv64(id)]
+	if !ok || u.mask == 0 {
+		return nil
+	}
+	switch {
+	case seq == "OOFF" || u.mask&4 != 0:
+		return fmt.Errorf("mandate %s is already collected in this file; a one-off (OOFF) mandate allows a single collection", id)
+	case seq == "FRST":
+		return fmt.Errorf("mandate %s is already collected in this file, so this cannot be its first collection (FRST)", id)
+	case u.mask&8 != 0:
+		return fmt.Errorf("mandate %s already has its final collection (FNAL) in this file", id)
+	case u.mask&1 != 0 && date <= u.frst:
+		return fmt.Errorf("%s collection on %s is not after the first collection (FRST) of mandate %s on %s in this file", seq, date, id, u.frst)
+	}
+	return nil
+}
+
+func (m mandates) add(id, seq string, date record.Date) {
+	k := fnv64(id)
+	u := m[k]
+	u.mask |= seqBit(seq)
+	if seq == "FRST" {
+		u.frst = date
+	}
+	m[k] = u
+}
+
+func fnv64(id string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	return h
 }

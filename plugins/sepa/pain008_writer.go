@@ -115,7 +115,8 @@ func Pain008Component() sdk.Component {
 			"collection date (local instrument, creditor account and creditor id are fixed per file). Every record is " +
 			"checked before it is written: IBAN and BIC, identifier character set and length, names (70) and remittance " +
 			"(140) in the SEPA character set, amount range and decimals, mandate date, collection date on a TARGET2 " +
-			"day; a bad record becomes a reject naming the field, and the file stays valid. Message ids come from the " +
+			"day, sequence types that contradict each other for one mandate (OOFF twice, FRST not first, anything after " +
+			"FNAL); a bad record becomes a reject naming the field, and the file stays valid. Message ids come from the " +
 			"pipeline counter sepa.msgid. Transactions stream to one scratch file per group, so a million " +
 			"transactions need little memory. An input without any valid transaction fails the run (an empty " +
 			"pain.008 is invalid).",
@@ -187,7 +188,7 @@ func checkVersionAndAccount(c *commonConfig, current, legacy, prefix string, own
 func checkCommon(c *commonConfig, holder string, rules textRules, es *sdk.FieldErrors) {
 	if c.InitiatingParty == "" {
 		c.InitiatingParty = holder
-	} else if n, err := rules.text(c.InitiatingParty, 70); err != nil {
+	} else if n, err := rules.name(c.InitiatingParty, 70); err != nil {
 		es.Add("initiating_party", "%v", err)
 	} else {
 		c.InitiatingParty = n
@@ -238,13 +239,14 @@ func (e *pain008Encoder) Create(ctx context.Context, out sdk.Output) (sdk.Sink, 
 	if err != nil {
 		return nil, err
 	}
-	return &pain008Sink{painSink: ps, cfg: &e.cfg, earliest: calendar.AddTargetDays(ps.today, e.cfg.MinLeadDays)}, nil
+	return &pain008Sink{painSink: ps, cfg: &e.cfg, earliest: calendar.AddTargetDays(ps.today, e.cfg.MinLeadDays), mandates: mandates{}}, nil
 }
 
 type pain008Sink struct {
 	painSink
 	cfg      *Pain008Config
 	earliest record.Date // first allowed collection date
+	mandates mandates    // sequence types per mandate in this file
 }
 
 // Write implements sdk.Sink.
@@ -333,7 +335,7 @@ func (s *pain008Sink) writeOne(r record.Record) error {
 			return bad(fn[f8OrigCreditorID], "%v", err)
 		}
 	}
-	if t.origCName, err = s.rules.text(str(get(f8OrigCreditorName)), 70); err != nil {
+	if t.origCName, err = s.rules.name(str(get(f8OrigCreditorName)), 70); err != nil {
 		return bad(fn[f8OrigCreditorName], "%v", err)
 	}
 	if t.origIBAN = banking.NormalizeIBAN(str(get(f8OrigDebtorIBAN))); t.origIBAN != "" {
@@ -345,7 +347,14 @@ func (s *pain008Sink) writeOne(r record.Record) error {
 	if t.smnda && t.origIBAN != "" {
 		return bad(fn[f8BankChanged], "a change of bank (SMNDA) and %s exclude each other; give the old IBAN only for an account change at the same bank", fn[f8OrigDebtorIBAN])
 	}
-	return s.add(pain008Tx, &t.painTx, groupKey{seq: seq, date: date}, fn[f8CollDate], func(x *xbuf) { s.encodeTx(x, &t) })
+	if err := s.mandates.check(t.mandate, seq, date); err != nil {
+		return bad(fn[f8SeqType], "%v", err)
+	}
+	if err := s.add(pain008Tx, &t.painTx, groupKey{seq: seq, date: date}, fn[f8CollDate], func(x *xbuf) { s.encodeTx(x, &t) }); err != nil {
+		return err
+	}
+	s.mandates.add(t.mandate, seq, date)
+	return nil
 }
 
 func (s *pain008Sink) encodeTx(x *xbuf, t *sddTx) {

@@ -101,7 +101,7 @@ func (s *painSink) payment(r record.Record, f txFields, t *painTx) error {
 	if c := strings.ToUpper(str(s.fm.get(r, f.currency))); c != "" && c != "EUR" {
 		return bad(fn[f.currency], "%s are in EUR only, got %q", s.kind.what, c)
 	}
-	if t.name, err = s.rules.text(str(s.fm.get(r, f.name)), 70); err != nil {
+	if t.name, err = s.rules.name(str(s.fm.get(r, f.name)), 70); err != nil {
 		return bad(fn[f.name], "%v", err)
 	}
 	if t.name == "" {
