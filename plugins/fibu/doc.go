@@ -6,7 +6,9 @@
 //     in quotes. Each value is checked against DATEV's field rules (lengths, characters, S/H,
 //     Umsatz > 0 with at most 10+2 digits, Belegdatum inside the header period, account lengths);
 //     a violation rejects the record naming the DATEV column, so the file DATEV imports is always
-//     valid. Record fields reach columns through `mapping` (column key, caption or number →
+//     valid. Text is normalised to Unicode NFC before the Windows-1252 check (a decomposed
+//     "e"+U+0301 is written as é); invalid UTF-8 and TTMMJJJJ dates outside the years 1 to 9999
+//     reject the record. Record fields reach columns through `mapping` (column key, caption or number →
 //     field) and `constants`.
 //   - fibu.datev_extf_read (source) reads those files; DATEV's official samples round-trip byte
 //     for byte through reader and writer (testdata, acceptance tests).

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/kontor-etl/kontor/engine/diag"
 	"github.com/kontor-etl/kontor/engine/record"
@@ -570,6 +571,23 @@ func appendDecimalComma(b []byte, d record.Decimal, scale int) []byte {
 	return b
 }
 
+// The dates a TTMMJJJJ column holds (there is no year 0; 10000 needs a
+// fifth digit).
+var minDATEVDate, maxDATEVDate = record.NewDate(1, 1, 1), record.NewDate(9999, 12, 31)
+
+// nfc returns s in Unicode normalisation form C, so decomposed text
+// ("e"+U+0301, as macOS and some web forms send it) becomes the
+// precomposed é that Windows-1252 holds; canonically equivalent text means
+// the same. ASCII is returned as it is without a look-up.
+func nfc(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return norm.NFC.String(s)
+		}
+	}
+	return s
+}
+
 // appendDate appends d as TTMM or TTMMJJJJ.
 func appendDate(b []byte, d record.Date, year bool) []byte {
 	y, m, dd := d.YMD()
@@ -598,6 +616,9 @@ func (s *extfSink) cell(c Column, rl *rule, v record.Value, flip bool) string {
 	switch c.Kind {
 	case KindText:
 		str = textOf(v)
+		if s.enc.cp1252 {
+			str = nfc(str)
+		}
 		if c.Num == 2 && flip {
 			switch str {
 			case "S":
@@ -609,6 +630,11 @@ func (s *extfSink) cell(c Column, rl *rule, v record.Value, flip bool) string {
 		for i, r := range str {
 			if r < 0x20 || r == 0x7f {
 				return fmt.Sprintf("control character %q at position %d not allowed in DATEV text", r, utf8.RuneCountInString(str[:i])+1)
+			}
+			if r == utf8.RuneError {
+				if _, sz := utf8.DecodeRuneInString(str[i:]); sz == 1 {
+					return fmt.Sprintf("invalid UTF-8 at position %d", utf8.RuneCountInString(str[:i])+1)
+				}
 			}
 			if s.enc.cp1252 && r >= utf8.RuneSelf {
 				if _, ok := charmap.Windows1252.EncodeRune(r); !ok {
@@ -662,7 +688,11 @@ func (s *extfSink) cell(c Column, rl *rule, v record.Value, flip bool) string {
 			if c.Num == 10 && s.enc.period != nil && (d < s.enc.period.from || d > s.enc.period.to) {
 				return fmt.Sprintf("%s is outside the period %s to %s of the header", d, s.enc.period.from, s.enc.period.to)
 			}
-			// TTMM or TTMMJJJJ from the calendar date: always valid, appended in place.
+			if c.DateFormat == "DDMMYYYY" && (d < minDATEVDate || d > maxDATEVDate) {
+				y, _, _ := d.YMD()
+				return fmt.Sprintf("%s: the year %d does not fit the four digits of TTMMJJJJ", d, y)
+			}
+			// TTMM or TTMMJJJJ from the calendar date, appended in place.
 			s.line = appendDate(s.line, d, c.DateFormat == "DDMMYYYY")
 			return ""
 		default:
