@@ -194,6 +194,12 @@ func build(cfg GenerateConfig, env sdk.Env) (*generate, error) {
 				es.Add(p+".map", "required for einnahmeart")
 			}
 			w := -1
+			if s.Default != "" {
+				if !digitsOnly(s.Default) {
+					es.Add(p+".default", "must be digits, got %q", s.Default)
+				}
+				w = len(s.Default)
+			}
 			for k, v := range s.Map {
 				if !digitsOnly(v) {
 					es.Add(p+".map."+k, "must be digits, got %q", v)
@@ -406,6 +412,9 @@ func (g *generate) segments(r record.Record) ([]string, int, string, string) {
 						y, _, _ = d.YMD()
 					}
 				}
+			}
+			if y < 0 || y > 9999 || s.Digits == 4 && y < 1000 {
+				return nil, 0, s.Field, fmt.Sprintf("fiscal year %d is not a four-digit year", y)
 			}
 			parts[i] = fmt.Sprintf("%04d", y)[4-s.Digits:]
 		case "einnahmeart":

@@ -22,7 +22,7 @@ type ValidateConfig struct {
 var validateSpec = sdk.Spec{Fields: []sdk.Field{
 	{Name: "field", Type: sdk.TypeString, Default: "kassenzeichen", Description: "Record field holding the Kassenzeichen.", Example: "kassenzeichen"},
 	{Name: "check_digit", Type: sdk.TypeObject, Children: CheckDigitFields, Description: "Check-digit method; the last digit is the check digit.", Example: map[string]any{"method": "mod11"}},
-	{Name: "mask", Type: sdk.TypeString, Default: "", Description: "Display mask the value must match exactly (# = digit); empty accepts the separators space . - / _ anywhere.", Example: "#.####.####.####-#"},
+	{Name: "mask", Type: sdk.TypeString, Default: "", Description: "Display mask the value must match exactly (# = digit; the last # also takes a check letter such as X when a check-digit method is set); empty accepts the separators space . - / _ anywhere.", Example: "#.####.####.####-#"},
 	{Name: "min_length", Type: sdk.TypeInt, Default: 0, Min: sdk.Int64(0), Description: "Minimum number of digits (separators not counted); 0 means no minimum.", Example: 8},
 	{Name: "max_length", Type: sdk.TypeInt, Default: 0, Min: sdk.Int64(0), Description: "Maximum number of digits; 0 means no maximum.", Example: 17},
 }}
@@ -66,8 +66,15 @@ func (v *validate) Check(s string) string {
 			return fmt.Sprintf("%q does not match the mask %q", s, v.cfg.Mask)
 		}
 		mr := []rune(v.cfg.Mask)
+		last := strings.LastIndexByte(v.cfg.Mask, '#')
+		last = len([]rune(v.cfg.Mask[:max(last, 0)]))
 		for i, r := range []rune(s) {
-			if (mr[i] == '#') != (r >= '0' && r <= '9') || (mr[i] != '#' && mr[i] != r) {
+			digit := r >= '0' && r <= '9'
+			// The last # may hold a check letter (map10/map11: X); the method checks it.
+			if i == last && mr[i] == '#' && v.method.Len() > 0 && (r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z') {
+				digit = true
+			}
+			if (mr[i] == '#') != digit || (mr[i] != '#' && mr[i] != r) {
 				return fmt.Sprintf("%q does not match the mask %q at position %d", s, v.cfg.Mask, i+1)
 			}
 		}
