@@ -25,7 +25,9 @@ type CamtConfig struct {
 	// PRCD) plus its booked entries differs from its closing balance (CLBD),
 	// and one whose TxsSummry/TtlNtries count or sum differs from the
 	// entries read, as a reject of the statement (the entries are still
-	// emitted). Default true.
+	// emitted); likewise a batch entry whose transactions (each with an
+	// amount in the entry's currency, no charges) do not add up to the
+	// entry amount. Default true.
 	CheckBalance bool `yaml:"check_balance"`
 	// RemittanceSeparator joins several Ustrd lines; default " ". Use ""
 	// to search tokens that banks wrap across lines (EREF/MREF).
@@ -43,7 +45,7 @@ const defaultMaxZipMemberMiB = 1024
 func CamtSpec() sdk.Spec {
 	return sdk.Spec{Fields: []sdk.Field{
 		{Name: "check_balance", Type: sdk.TypeBool, Default: true,
-			Description: "Reject a statement (keeping its entries) when opening balance plus booked entries differs from the closing balance, or when the entry count or sum differs from TxsSummry.", Example: false},
+			Description: "Reject a statement (keeping its entries) when opening balance plus booked entries differs from the closing balance, or when the entry count or sum differs from TxsSummry; likewise a batch entry whose transaction amounts do not add up to it.", Example: false},
 		{Name: "remittance_separator", Type: sdk.TypeString, Default: " ",
 			Description: "Text placed between several unstructured remittance lines (Ustrd) when they are joined into the remittance field.", Example: ""},
 		{Name: "max_zip_member_mib", Type: sdk.TypeInt, Default: int64(defaultMaxZipMemberMiB), Min: sdk.Int64(1),
@@ -833,6 +835,10 @@ func (p *camtParser) emitEntry(e *xnode, txs []txNode, info *stmtInfo, idx int, 
 	if len(txs) == 0 {
 		txs = []txNode{{n: &xnode{name: "TxDtls"}, line: line, col: col, path: path}}
 	}
+	// The transactions of a batch entry must add up to it when each has
+	// its own amount in the entry's currency and none carries charges.
+	var txSum record.Decimal
+	sumTxs := len(txs) > 1 && es.amountOK && entryField == "" && p.cfg.CheckBalance
 	for _, tx := range txs {
 		p.index++
 		rec := record.New(camtSchema, record.Origin{File: p.file, Line: tx.line, Col: tx.col, Path: tx.path, Index: p.index})
@@ -879,6 +885,15 @@ func (p *camtParser) emitEntry(e *xnode, txs []txNode, info *stmtInfo, idx int, 
 		// the total.
 		if entryField != "" {
 			rejField, rejReason = entryField, entryReason
+		}
+		if sumTxs {
+			if !ok || rejField != "" || txCcy != es.ccy || t.child("Chrgs") != nil {
+				sumTxs = false
+			} else if sum, err := txSum.Add(txAmt); err == nil {
+				txSum = sum
+			} else {
+				sumTxs = false
+			}
 		}
 		if ok {
 			v[14] = record.Dec(txAmt)
@@ -983,6 +998,19 @@ func (p *camtParser) emitEntry(e *xnode, txs []txNode, info *stmtInfo, idx int, 
 			it.rec = rec
 		}
 		if !p.yield(it, nil) {
+			return es, errStopped
+		}
+	}
+	if sumTxs && !txSum.Equal(es.amount) {
+		rec := record.New(camtStatementSchema, record.Origin{File: p.file, Line: line, Col: col, Path: path})
+		rec.Values[0] = record.String(p.message)
+		rec.Values[1] = record.String(info.id)
+		rec.Values[2] = record.String(info.iban)
+		rec.Values[3] = record.Int(1)
+		rej := &record.Reject{Record: rec, Step: p.step, Field: "amount", Reason: fmt.Sprintf(
+			"entry %d: its %d transactions add up to %s, the entry amount is %s (the transactions are still read)",
+			idx, len(txs), txSum.Format('.', 2), es.amount.Format('.', 2))}
+		if !p.yield(camtItem{rej: rej}, nil) {
 			return es, errStopped
 		}
 	}

@@ -621,6 +621,11 @@ func TestCamtMessy(t *testing.T) {
 			// stays null and entry_amount holds the total.
 			recs: []string{"Ntry[1]/NtryDtls/TxDtls[1] 10.00 10.00 BOOK ", "Ntry[1]/NtryDtls/TxDtls[2] 20.00 20.00 BOOK ",
 				"Ntry[2]/NtryDtls/TxDtls[1]   BOOK ", "Ntry[2]/NtryDtls/TxDtls[2]   BOOK ", "Ntry[3] 10.00 10.00 BOOK "}},
+		{name: "batch entry whose transactions do not add up",
+			doc: camtDoc053(ns8, "", "",
+				`<Ntry><Amt Ccy="EUR">30.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><NtryDtls><TxDtls><Amt Ccy="EUR">10.00</Amt></TxDtls><TxDtls><Amt Ccy="EUR">25.00</Amt></TxDtls></NtryDtls></Ntry>`),
+			recs: []string{"Ntry[1]/NtryDtls/TxDtls[1] 10.00 10.00 BOOK ", "Ntry[1]/NtryDtls/TxDtls[2] 25.00 25.00 BOOK "},
+			rejs: []string{"amount: entry 1: its 2 transactions add up to 35.00, the entry amount is 30.00 (the transactions are still read)"}},
 		{name: "two different closing balances",
 			doc: strings.Replace(camtDoc053(ns8, "0.00", "10.00", ntryAt("10.00", "EUR", "CRDT", book)), "<Ntry>",
 				`<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">99.00</Amt><CdtDbtInd>CRDT</CdtDbtInd></Bal><Ntry>`, 1),
