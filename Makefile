@@ -64,8 +64,9 @@ run-example: build ## run pipelines/abo-export.yaml (state in .kontor/, output i
 generate: ## go generate ./... (function docs, IBAN registry, plugin protocol: needs protoc, see plugins/sdk/proto/v1/generate.sh)
 	$(GO) generate ./...
 
-check-generated: generate ## fail if generated files are out of date
+check-generated: generate ## fail if generated files are out of date (changed or new files after go generate)
 	git diff --exit-code
+	@out=$$(git status --porcelain --untracked-files=all -- engine plugins docs cmd); if [ -n "$$out" ]; then echo "go generate left files that are not committed:"; echo "$$out"; exit 1; fi
 
 clean: ## remove bin/, out/ and .kontor/ (local state!)
 	rm -rf bin out .kontor
