@@ -9,8 +9,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/text/unicode/norm"
-
 	"github.com/kontor-etl/kontor/engine/diag"
 	"github.com/kontor-etl/kontor/engine/record"
 	"github.com/kontor-etl/kontor/plugins/sdk"
@@ -123,12 +121,12 @@ type wcol struct {
 	name, from string
 	scale      int
 	datePat    *datePattern
-	dateLayout string // for patterns datePattern cannot handle
-	timeLayout string // Go layout for datetimes
-	dateYears  int    // year digits of the date pattern: 4, 2 or 0 (none)
-	timeYears  int    // year digits of timeLayout
-	thouDec    byte   // thousands separator for decimals, 0: none
-	thouInt    byte   // thousands separator for ints, 0: none
+	dateLayout string         // for patterns datePattern cannot handle
+	timeLayout string         // Go layout for datetimes
+	dateYears  sdk.YearWindow // years the date pattern holds
+	timeYears  sdk.YearWindow // years timeLayout holds
+	thouDec    byte           // thousands separator for decimals, 0: none
+	thouInt    byte           // thousands separator for ints, 0: none
 }
 
 type encoder struct {
@@ -223,7 +221,7 @@ func (e *encoder) newCol(name, from, format string) wcol {
 	if format != "" {
 		w.timeLayout = record.GoLayout(format)
 	}
-	w.dateYears, w.timeYears = yearDigits(df), yearDigits(w.timeLayout)
+	w.dateYears, w.timeYears = sdk.NewYearWindow(df, 0), sdk.NewYearWindow(w.timeLayout, 0)
 	return w
 }
 
@@ -343,7 +341,7 @@ func (s *sink) writeHeader() error {
 		}
 		name := c.name
 		if s.single {
-			name = norm.NFC.String(name)
+			name = sdk.NFC(name)
 			if err := sdk.CheckEncodable(name, s.enc.cfg.Encoding); err != nil {
 				return fmt.Errorf("%s: header column %q: %w", s.name, c.name, err)
 			}
@@ -385,7 +383,7 @@ func (s *sink) appendRecord(r record.Record) (string, string) {
 					return c.from, fmt.Sprintf("invalid UTF-8 at character %d", invalidAt(txt))
 				}
 				if s.single {
-					txt = norm.NFC.String(txt)
+					txt = sdk.NFC(txt)
 					if err := sdk.CheckEncodable(txt, e.cfg.Encoding); err != nil {
 						return c.from, err.Error()
 					}
@@ -400,11 +398,11 @@ func (s *sink) appendRecord(r record.Record) (string, string) {
 			}
 		default:
 			if k := v.Kind(); k == record.KindDate || k == record.KindDateTime {
-				layout, digits := c.dateLayout, c.dateYears
+				years := c.dateYears
 				if k == record.KindDateTime {
-					layout, digits = c.timeLayout, c.timeYears
+					years = c.timeYears
 				}
-				if reason := yearReason(v.Date(), layout, digits); reason != "" {
+				if reason := years.Check(v.Date()); reason != "" {
 					return c.from, reason
 				}
 			}
@@ -531,49 +529,9 @@ func invalidAt(s string) int {
 	return n
 }
 
-// Bounds of the years four- and two-digit patterns hold (dates compare as
-// day numbers, so the hot path needs no calendar conversion).
-var (
-	minYear4, maxYear4 = record.NewDate(0, 1, 1), record.NewDate(9999, 12, 31)
-	minYear2, maxYear2 = record.NewDate(1969, 1, 1), record.NewDate(2068, 12, 31)
-)
-
-// yearDigits returns how many year digits a date pattern or Go layout
-// writes: 4, 2 or 0.
-func yearDigits(layout string) int {
-	switch {
-	case strings.Contains(layout, "YYYY") || strings.Contains(layout, "JJJJ") || strings.Contains(layout, "yyyy") || strings.Contains(layout, "2006"):
-		return 4
-	case strings.Contains(layout, "YY") || strings.Contains(layout, "JJ") || strings.Contains(layout, "yy") || strings.Contains(layout, "06"):
-		return 2
-	}
-	return 0
-}
-
 // formulaStart are the first bytes a spreadsheet reads as a formula
 // (OWASP "CSV Injection").
 var formulaStart = [256]bool{'=': true, '+': true, '-': true, '@': true, '\t': true, '\r': true}
-
-// yearReason returns a reason when the year of d cannot be written with
-// the date pattern or Go layout so that it reads back as the same date: a
-// four-digit year must be 0 to 9999, a two-digit year 1969 to 2068 (the
-// century window readers of two-digit years apply).
-func yearReason(d record.Date, layout string, digits int) string {
-	switch {
-	case digits == 0,
-		digits == 4 && d >= minYear4 && d <= maxYear4,
-		digits == 2 && d >= minYear2 && d <= maxYear2:
-		return ""
-	}
-	y, _, _ := d.YMD()
-	switch {
-	case digits == 4 && (y < 0 || y > 9999):
-		return fmt.Sprintf("the year %d does not fit the four digits of %s", y, layout)
-	case digits == 2 && (y < 1969 || y > 2068):
-		return fmt.Sprintf("the two-digit year of %s holds 1969 to 2068 only, %d would read back as another century", layout, y)
-	}
-	return ""
-}
 
 func (s *sink) flush() error {
 	if len(s.buf) == 0 {

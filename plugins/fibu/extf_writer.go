@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
-	"golang.org/x/text/unicode/norm"
 
 	"github.com/kontor-etl/kontor/engine/diag"
 	"github.com/kontor-etl/kontor/engine/record"
@@ -571,22 +570,9 @@ func appendDecimalComma(b []byte, d record.Decimal, scale int) []byte {
 	return b
 }
 
-// The dates a TTMMJJJJ column holds (there is no year 0; 10000 needs a
-// fifth digit).
-var minDATEVDate, maxDATEVDate = record.NewDate(1, 1, 1), record.NewDate(9999, 12, 31)
-
-// nfc returns s in Unicode normalisation form C, so decomposed text
-// ("e"+U+0301, as macOS and some web forms send it) becomes the
-// precomposed é that Windows-1252 holds; canonically equivalent text means
-// the same. ASCII is returned as it is without a look-up.
-func nfc(s string) string {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return norm.NFC.String(s)
-		}
-	}
-	return s
-}
+// datevYears are the dates a TTMMJJJJ column holds (there is no year 0;
+// 10000 needs a fifth digit).
+var datevYears = sdk.NewYearWindow("TTMMJJJJ", 1)
 
 // appendDate appends d as TTMM or TTMMJJJJ.
 func appendDate(b []byte, d record.Date, year bool) []byte {
@@ -617,7 +603,7 @@ func (s *extfSink) cell(c Column, rl *rule, v record.Value, flip bool) string {
 	case KindText:
 		str = textOf(v)
 		if s.enc.cp1252 {
-			str = nfc(str)
+			str = sdk.NFC(str)
 		}
 		if c.Num == 2 && flip {
 			switch str {
@@ -688,9 +674,10 @@ func (s *extfSink) cell(c Column, rl *rule, v record.Value, flip bool) string {
 			if c.Num == 10 && s.enc.period != nil && (d < s.enc.period.from || d > s.enc.period.to) {
 				return fmt.Sprintf("%s is outside the period %s to %s of the header", d, s.enc.period.from, s.enc.period.to)
 			}
-			if c.DateFormat == "DDMMYYYY" && (d < minDATEVDate || d > maxDATEVDate) {
-				y, _, _ := d.YMD()
-				return fmt.Sprintf("%s: the year %d does not fit the four digits of TTMMJJJJ", d, y)
+			if c.DateFormat == "DDMMYYYY" {
+				if reason := datevYears.Check(d); reason != "" {
+					return d.String() + ": " + reason
+				}
 			}
 			// TTMM or TTMMJJJJ from the calendar date, appended in place.
 			s.line = appendDate(s.line, d, c.DateFormat == "DDMMYYYY")

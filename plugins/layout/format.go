@@ -93,8 +93,8 @@ func (lay *Layout) formatValue(f *Field, v record.Value) (string, string) {
 				}
 			}
 		}
-		if reason := checkYear(d, f.Format); reason != "" {
-			return "", reason
+		if reason := f.years.Check(d); reason != "" {
+			return "", d.String() + ": " + reason
 		}
 		return d.Format(f.Format), ""
 	case "sh":
@@ -170,24 +170,6 @@ func (f *Field) zeroPadSigned(s string) string {
 		return s[:1] + strings.Repeat("0", f.Width-n) + s[1:]
 	}
 	return s
-}
-
-// checkYear returns a reason when the year of d cannot be written with the
-// date pattern so that it reads back as the same date: a four-digit year
-// must be 1 to 9999 (there is no year 0, and 10000 would need a fifth
-// digit), a two-digit year (JJ, YY) must lie in 1969..2068, the century
-// window every reader of two-digit years (and layout.read) applies.
-func checkYear(d record.Date, pattern string) string {
-	y, _, _ := d.YMD()
-	four := strings.Contains(pattern, "JJJJ") || strings.Contains(pattern, "YYYY") || strings.Contains(pattern, "yyyy") || strings.Contains(pattern, "2006")
-	two := !four && (strings.Contains(pattern, "JJ") || strings.Contains(pattern, "YY") || strings.Contains(pattern, "yy") || strings.Contains(pattern, "06"))
-	switch {
-	case four && (y < 1 || y > 9999):
-		return fmt.Sprintf("%s: the year %d does not fit the four digits of %s", d, y, pattern)
-	case two && (y < 1969 || y > 2068):
-		return fmt.Sprintf("%s: the two-digit year of %s holds 1969 to 2068 only, %d would read back as another century", d, pattern, y)
-	}
-	return ""
 }
 
 // fit pads or checks s to the field width. It returns a reason when s does not fit.

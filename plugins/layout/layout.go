@@ -125,6 +125,7 @@ type Field struct {
 	right    bool
 	decimals int
 	agg      aggregate
+	years    sdk.YearWindow // date: the years format holds (JJJJ: 1..9999, JJ: 1969..2068)
 }
 
 type aggregate struct {
@@ -439,6 +440,7 @@ func (lay *Layout) validatePart(part string, p *Part, l *diag.List) {
 			if _, err := record.ParseDate(record.NewDate(2024, 12, 31).Format(f.Format), f.Format); err != nil && !strings.Contains(f.Format, "TTMM") {
 				l.Errorf(f.pos, "layout-value", "%s.format: %q is not a date pattern", path, f.Format)
 			}
+			f.years = sdk.NewYearWindow(f.Format, 1)
 		}
 		if f.Type == "sh" {
 			if f.Debit == "" {

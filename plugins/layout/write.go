@@ -8,8 +8,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"golang.org/x/text/unicode/norm"
-
 	"github.com/kontor-etl/kontor/engine/record"
 	"github.com/kontor-etl/kontor/plugins/sdk"
 )
@@ -138,20 +136,6 @@ type sink struct {
 	sums   []record.Decimal // scratch for the sums of the current record
 }
 
-// nfc returns s in Unicode normalisation form C. Single-byte encodings
-// hold only precomposed letters: "e\u0301" (e + combining acute, as macOS
-// and some web forms send it) is written as the é it means instead of being
-// rejected. Canonically equivalent text means the same, so nothing is lost;
-// UTF-8 output keeps the bytes it is given.
-func nfc(s string) string {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return norm.NFC.String(s)
-		}
-	}
-	return s
-}
-
 func (lay *Layout) quote(s string) string {
 	if lay.Format != "delimited" || lay.Quote == "" {
 		return s
@@ -257,7 +241,7 @@ func (s *sink) record(r record.Record) (string, string) {
 			return f.Name, reason
 		}
 		if s.single {
-			txt = nfc(txt)
+			txt = sdk.NFC(txt)
 		}
 		if f.Type == "amount" {
 			s.decs[i], _ = decimalOf(v, lay.Decimal[0])
@@ -347,7 +331,7 @@ func (s *sink) aggLine(p *Part) (string, string, string) {
 		}
 		txt, reason := lay.formatValue(f, v)
 		if s.single {
-			txt = nfc(txt)
+			txt = sdk.NFC(txt)
 		}
 		if reason == "" {
 			reason = s.checkText(f, txt)
