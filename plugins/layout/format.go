@@ -46,6 +46,10 @@ func (lay *Layout) formatValue(f *Field, v record.Value) (string, string) {
 		if f.Required {
 			return "", "required"
 		}
+		if f.nullFill != 0 {
+			// Not the pad: zero padding of a null amount would read back as 0.00.
+			return strings.Repeat(string(f.nullFill), f.Width), ""
+		}
 		return "", ""
 	}
 	switch f.Type {

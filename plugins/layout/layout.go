@@ -33,6 +33,14 @@
 //	sign: leading         # amount: leading | trailing | always | none (absolute value)
 //	format: TT.MM.JJJJ    # date: TT.MM.JJJJ, TTMMJJJJ, JJJJMMTT, TTMMJJ, TTMM, ...
 //	debit: S / credit: H  # sh: indicator characters for amount >= 0 / < 0 of `source`
+//	null_as: blank        # fixed int/amount/date: a null value is written as blank (spaces) | zeros
+//
+// A null (or empty) value is written as nothing in a delimited layout and as the pad character
+// across the width in a fixed-width text field. In a fixed-width int, amount or date field it is
+// written as spaces (null_as: blank, the default), whatever the pad, so it reads back as null;
+// null_as: zeros writes zeros across the width instead, for imports that want 000000 for "no
+// value" (it reads back as 0, a date as null: zeros are no date). layout.read reads a blank
+// numeric or date field as null and an all-zero one as 0 (a date: null).
 //
 // layout.write rejects a record, naming the field and the reason, for a value its field cannot
 // hold: text longer than the width (unless truncate: true), a number or date longer than the
@@ -118,6 +126,13 @@ type Field struct {
 	Format   string `yaml:"format"`
 	Debit    string `yaml:"debit"`
 	Credit   string `yaml:"credit"`
+	// NullAs says how layout.write fills an int, amount or date field of a
+	// fixed-width layout when the value is null or empty: "blank" (default)
+	// writes spaces, which layout.read reads back as null; "zeros" writes
+	// zeros across the width, as some COBOL-era imports want, which reads
+	// back as 0 (an int or amount) or null (a date). Other values, and
+	// null_as on a text field or in a delimited layout, are layout errors.
+	NullAs string `yaml:"null_as"`
 
 	hasConst bool
 	pos      diag.Pos
@@ -126,6 +141,7 @@ type Field struct {
 	decimals int
 	agg      aggregate
 	years    sdk.YearWindow // date: the years format holds (JJJJ: 1..9999, JJ: 1969..2068)
+	nullFill rune           // fixed-width int/amount/date: what fills a null value (' ' or '0'); 0: the pad
 }
 
 type aggregate struct {
@@ -441,6 +457,19 @@ func (lay *Layout) validatePart(part string, p *Part, l *diag.List) {
 				l.Errorf(f.pos, "layout-value", "%s.format: %q is not a date pattern", path, f.Format)
 			}
 			f.years = sdk.NewYearWindow(f.Format, 1)
+		}
+		switch f.NullAs {
+		case "", "blank", "zeros":
+		default:
+			l.Errorf(f.pos, "layout-value", "%s.null_as: %q (want blank or zeros)", path, f.NullAs)
+		}
+		if numOrDate := f.Type == "int" || f.Type == "amount" || f.Type == "date"; numOrDate && lay.Format == "fixed" {
+			f.nullFill = ' '
+			if f.NullAs == "zeros" {
+				f.nullFill = '0'
+			}
+		} else if f.NullAs != "" {
+			l.Errorf(f.pos, "layout-value", "%s.null_as: only int, amount and date fields of a fixed-width layout have it (text and delimited fields write null as nothing)", path)
 		}
 		if f.Type == "sh" {
 			if f.Debit == "" {

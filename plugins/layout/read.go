@@ -22,7 +22,8 @@ func Read() sdk.Component {
 		Description: "Reads files written with layout.write (round trips, tests, return files). Header and trailer records are " +
 			"checked: constants must match and the trailer's count and control sums must equal what was read, otherwise the " +
 			"file fails with the trailer's position. Fields with const values are checked and not emitted; an sh field " +
-			"turns its amount negative for the credit indicator.",
+			"turns its amount negative for the credit indicator. A blank int, amount or date field reads as null, an " +
+			"all-zero int or amount as 0 and an all-zero date as null.",
 		Spec:       writeSpec,
 		Examples:   []string{"type: layout.read\npath: in/sollstellung.txt\nlayout: layouts/sollstellung-fixed.yaml\n"},
 		NewDecoder: newDecoder,

@@ -31,7 +31,9 @@ func Write() sdk.Component {
 			"records carrying the record count and control sums. A value that does not fit its field (too long, too many " +
 			"decimals, not representable in the encoding, a control character or line break, a year the date pattern cannot hold, " +
 			"a delimiter inside an unquoted field) rejects the record naming the field; nothing is cut unless the field says " +
-			"truncate: true, and nothing is rounded. Text for single-byte encodings is normalised to Unicode NFC first.",
+			"truncate: true, and nothing is rounded. Text for single-byte encodings is normalised to Unicode NFC first. " +
+			"A null in a fixed-width int, amount or date field is written as spaces, so it reads back as null; a field with " +
+			"null_as: zeros in the layout writes zeros instead (they read back as 0).",
 		Spec:       writeSpec,
 		Examples:   []string{"type: layout.write\npath: out/sollstellung.txt\nlayout: layouts/sollstellung-fixed.yaml\n"},
 		NewEncoder: newEncoder,

@@ -70,7 +70,11 @@ func TestWriteAdversarial(t *testing.T) {
 		{"more decimals than the field: no rounding", "betrag", "1.005", "", "1.005 has more than 2 decimal places"},
 		{"trailing zeros beyond the decimals are exact", "betrag", "1.000", "x    000010000010020240131310124" + "3101", ""},
 		{"amount one digit over the width", "betrag", "1000000.00", "", "the field is 8 wide (numbers are never cut)"},
-		{"null amount in an optional zero-padded field", "betrag", nil, "x    000010000000020240131310124" + "3101", ""},
+		// A null is written as blanks (null_as: blank, the default), not as the zero padding,
+		// which would read back as 0.00: see TestNullAs.
+		{"null amount in an optional zero-padded field", "betrag", nil, "x    00001        202401313101243101", ""},
+		{"null int in an optional zero-padded field", "i", nil, "x         00000100202401313101243101", ""},
+		{"null date", "d", nil, "x    0000100000100        3101243101", ""},
 		{"year 10000", "d", record.NewDate(10000, 1, 1), "", "the year 10000 does not fit the four digits of JJJJMMTT"},
 		{"year 0", "d", record.NewDate(0, 1, 1), "", "the year 0 does not fit the four digits of JJJJMMTT"},
 		{"two-digit year before 1969", "d2", "1960-01-01", "", "holds 1969 to 2068 only, 1960 would read back as another century"},
@@ -215,5 +219,111 @@ trailer:
 	}
 	if want := "60000000000000000,00\r\n1,00\r\n2;60000000000000001,00\r\n"; string(out) != want {
 		t.Fatalf("got %q, want %q", out, want)
+	}
+}
+
+// TestNullAs: a null in a fixed-width int, amount or date field is written
+// as spaces by default and reads back as null; null_as: zeros writes zeros,
+// which read back as 0 (a date as null). Zeros written for a 0 read back as
+// 0 in both modes, so null and 0 stay apart unless the layout asks for zeros.
+func TestNullAs(t *testing.T) {
+	const tmpl = `format: fixed
+encoding: utf-8
+line_ending: lf
+record:
+  fields:
+    - {name: id, width: 2}
+    - {name: i, width: 4, type: int, pad: "0"NULLAS}
+    - {name: betrag, width: 6, type: amount, implied: true, pad: "0", sign: none NULLAS}
+    - {name: b2, width: 7, type: amount, decimals: 2, pad: " "NULLAS}
+    - {name: d, width: 8, type: date, format: JJJJMMTT NULLAS}
+`
+	rows := []map[string]any{
+		{"id": "n", "i": nil, "betrag": nil, "b2": nil, "d": nil},
+		{"id": "e", "i": "", "betrag": "", "b2": "", "d": ""},
+		{"id": "z", "i": 0, "betrag": "0.00", "b2": "0", "d": "2024-01-31"},
+	}
+	zero := record.Dec(record.MustDecimal("0.00"))
+	for _, tc := range []struct {
+		name, nullAs string
+		lines        []string
+		back         [][]record.Value // i, betrag, b2, d of each line read back
+	}{
+		{"default blank", "", []string{
+			"n                          ",
+			"e                          ",
+			"z 0000000000   0,0020240131",
+		}, [][]record.Value{
+			{record.Null, record.Null, record.Null, record.Null},
+			{record.Null, record.Null, record.Null, record.Null},
+			{record.Int(0), zero, zero, record.DateValue(record.NewDate(2024, 1, 31))},
+		}},
+		{"blank", ", null_as: blank", []string{
+			"n                          ",
+			"e                          ",
+			"z 0000000000   0,0020240131",
+		}, nil},
+		{"zeros", ", null_as: zeros", []string{
+			"n 0000000000000000000000000",
+			"e 0000000000000000000000000",
+			"z 0000000000   0,0020240131",
+		}, [][]record.Value{
+			{record.Int(0), zero, record.Dec(record.MustDecimal("0")), record.Null},
+			{record.Int(0), zero, record.Dec(record.MustDecimal("0")), record.Null},
+			{record.Int(0), zero, zero, record.DateValue(record.NewDate(2024, 1, 31))},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := strings.ReplaceAll(tmpl, "NULLAS", tc.nullAs)
+			src = strings.ReplaceAll(src, "none ,", "none,")
+			src = strings.ReplaceAll(src, "JJJJMMTT ,", "JJJJMMTT,")
+			lay, err := Parse("null.yaml", []byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, rej, err := writeRecords(t, lay, toRecords(t, rows))
+			if err != nil || len(rej) != 0 {
+				t.Fatalf("write: %v, rejects %v", err, rej)
+			}
+			if want := strings.Join(tc.lines, "\n") + "\n"; string(out) != want {
+				t.Fatalf("file\n%q\nwant\n%q", out, want)
+			}
+			back, brej, err := readRecords(t, lay, out)
+			if err != nil || len(brej) != 0 || len(back) != len(rows) {
+				t.Fatalf("read back: %d records, rejects %v, %v", len(back), brej, err)
+			}
+			for i, r := range back {
+				if tc.back == nil {
+					break
+				}
+				for j, name := range []string{"i", "betrag", "b2", "d"} {
+					got, _ := r.Get(name)
+					if want := tc.back[i][j]; got.Kind() != want.Kind() || got.String() != want.String() {
+						t.Errorf("line %d %s: read back %v (%s), want %v (%s)", i+1, name, got, got.Kind(), want, want.Kind())
+					}
+				}
+			}
+			again, _, err := writeRecords(t, lay, back)
+			if tc.nullAs != ", null_as: zeros" && (err != nil || !bytes.Equal(again, out)) {
+				t.Fatalf("round trip differs (%v):\n%q\n%q", err, again, out)
+			}
+		})
+	}
+}
+
+// TestNullAsErrors: null_as is checked when the layout is loaded.
+func TestNullAsErrors(t *testing.T) {
+	for _, tc := range []struct{ layout, want string }{
+		{"format: fixed\nrecord:\n  fields:\n    - {name: a, width: 3, type: int, null_as: empty}\n",
+			`record.fields[0].null_as: "empty" (want blank or zeros)`},
+		{"format: fixed\nrecord:\n  fields:\n    - {name: a, width: 3, null_as: zeros}\n",
+			"record.fields[0].null_as: only int, amount and date fields of a fixed-width layout have it"},
+		{"format: delimited\nrecord:\n  fields:\n    - {name: a, type: amount, null_as: zeros}\n",
+			"record.fields[0].null_as: only int, amount and date fields of a fixed-width layout have it"},
+	} {
+		_, err := Parse("bad.yaml", []byte(tc.layout))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%q) = %v, want %q", tc.layout, err, tc.want)
+		}
 	}
 }
