@@ -19,7 +19,8 @@
 //   - A quoted field that is never closed is a file error at the line and
 //     column where the quote opens: every later record would be misread, so
 //     rejecting one record would hide lost data.
-//   - Records longer than MaxRecordBytes are a file error (bounded memory).
+//   - A record longer than MaxRecordBytes (16 MiB, not counting the line
+//     ending) is a file error naming its first line (bounded memory).
 //   - A UTF-8 BOM in a file declared as windows-1252 or ISO-8859 is a file
 //     error, because the file is evidently UTF-8.
 //   - Delimiter, quote and comment must be one byte in the file's encoding

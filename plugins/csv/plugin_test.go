@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"regexp"
@@ -411,5 +412,56 @@ func TestWriteRejectsUnwritable(t *testing.T) {
 				t.Fatalf("out %q rejects %v, want line %q", out, rejs, tc.out)
 			}
 		})
+	}
+}
+
+// TestMaxRecordBytesExact: a record of exactly MaxRecordBytes bytes (not
+// counting the LF or CRLF that ends it) is read; one byte more is a file
+// error naming the record's first line, for plain, CRLF, last-line and
+// quoted records with line breaks inside.
+func TestMaxRecordBytesExact(t *testing.T) {
+	x := func(n int) io.Reader { return &repeatReader{b: 'x', n: n} }
+	s := strings.NewReader
+	const max = MaxRecordBytes
+	for _, tc := range []struct {
+		name string
+		rec  func(extra int) []io.Reader // the third line's record, max+extra bytes
+		end  string                      // what follows it
+		msg  string
+	}{
+		{"lf", func(e int) []io.Reader { return []io.Reader{s("2,"), x(max - 2 + e)} }, "\n3,z\n", "line longer"},
+		{"crlf", func(e int) []io.Reader { return []io.Reader{s("2,"), x(max - 2 + e)} }, "\r\n3,z\r\n", "line longer"},
+		{"last line without line end", func(e int) []io.Reader { return []io.Reader{s("2,"), x(max - 2 + e)} }, "", "line longer"},
+		{"quoted with line breaks", func(e int) []io.Reader {
+			return []io.Reader{s("2,\""), x(1000), s("\n"), x(max - 1007 + e), s("\r\n\"")}
+		}, "\n3,z\n", "record longer"},
+		{"quoted, crlf", func(e int) []io.Reader {
+			return []io.Reader{s("\"2\",\""), x(1000), s("\n"), x(max - 1007 + e), s("\"")}
+		}, "\r\n3,z\r\n", "record longer"},
+	} {
+		for _, extra := range []int{0, 1} {
+			t.Run(fmt.Sprintf("%s/%+d", tc.name, extra), func(t *testing.T) {
+				in := append([]io.Reader{s("a,b\n1,y\n")}, tc.rec(extra)...)
+				in = append(in, s(tc.end))
+				recs, rejs, err := read(t, `{}`, io.MultiReader(in...))
+				if extra == 0 {
+					want := 2
+					if tc.end != "" {
+						want = 3
+					}
+					if err != nil || len(rejs) > 0 || len(recs) != want {
+						t.Fatalf("%d records, rejects %v, error %v", len(recs), rejs, err)
+					}
+					if l := len(recs[1].Values[0].Str()) + len(recs[1].Values[1].Str()); l < max-10 || l > max {
+						t.Fatalf("record of %d bytes of text", l)
+					}
+					return
+				}
+				want := fmt.Sprintf("in.csv:3:1: %s than %d bytes", tc.msg, max)
+				if err == nil || !strings.Contains(err.Error(), want) || len(recs) != 1 {
+					t.Fatalf("%d records, error %v, want %q", len(recs), err, want)
+				}
+			})
+		}
 	}
 }

@@ -12,9 +12,12 @@ import (
 	"golang.org/x/text/encoding/charmap"
 )
 
-// MaxRecordBytes is the largest record (including quoted line breaks) the
-// reader buffers: 16 MiB. A longer record is a file error; it almost always
-// means a quote that is never closed, and the limit keeps memory bounded.
+// MaxRecordBytes is the largest record the reader accepts: 16 MiB
+// (16,777,216 bytes) of the file's own bytes, counting quotes, delimiters
+// and quoted line breaks but not the LF or CRLF that ends the record. A
+// record (or a skipped line) one byte longer is a file error naming its
+// first line; it almost always means a quote that is never closed, and the
+// limit keeps memory bounded (the read buffer never grows past 32 MiB).
 const MaxRecordBytes = 16 << 20
 
 const readChunk = 64 << 10
@@ -155,24 +158,48 @@ func (s *scanner) skipBOM() bool {
 // eof true when the data ends without one. It reads as needed.
 func (s *scanner) lineEnd() (int, error) {
 	from := 0
+	tooLong := func() error {
+		return &scanError{line: s.line, col: 1, msg: fmt.Sprintf("line longer than %d bytes", MaxRecordBytes)}
+	}
 	for {
 		if i := bytes.IndexByte(s.buf[s.pos+from:s.end], '\n'); i >= 0 {
+			if contentLen(s.buf[s.pos:s.pos+from+i+1]) > MaxRecordBytes {
+				return 0, tooLong()
+			}
 			return from + i, nil
 		}
 		from = s.end - s.pos
-		if from > MaxRecordBytes {
-			return 0, &scanError{line: s.line, col: 1, msg: fmt.Sprintf("line longer than %d bytes", MaxRecordBytes)}
+		// MaxRecordBytes+1 bytes without LF may still end in the CR of a
+		// CRLF; one more is too long whatever follows.
+		if from > MaxRecordBytes+1 {
+			return 0, tooLong()
 		}
 		if !s.fill() {
 			if s.rerr != nil {
 				return 0, s.rerr
 			}
 			if !s.eof {
-				return 0, &scanError{line: s.line, col: 1, msg: fmt.Sprintf("line longer than %d bytes", MaxRecordBytes)}
+				return 0, tooLong()
+			}
+			if contentLen(s.buf[s.pos:s.end]) > MaxRecordBytes {
+				return 0, tooLong()
 			}
 			return -1, nil
 		}
 	}
+}
+
+// contentLen returns the length of a record's or line's bytes b without
+// the line ending that ends it (LF, CRLF, or a CR at the end of the file).
+func contentLen(b []byte) int {
+	n := len(b)
+	if n > 0 && b[n-1] == '\n' {
+		n--
+	}
+	if n > 0 && b[n-1] == '\r' {
+		n--
+	}
+	return n
 }
 
 // skipLine skips one physical line (skip_rows, comments). It returns false at EOF.
@@ -404,6 +431,9 @@ func (s *scanner) quoted() error {
 		if err != nil {
 			return err
 		}
+		if !more && contentLen(s.buf[s.pos:s.pos+n]) > MaxRecordBytes {
+			return &scanError{line: s.line, col: 1, msg: fmt.Sprintf("record longer than %d bytes", MaxRecordBytes)}
+		}
 		if !more {
 			s.recLine = s.line
 			s.pos += n
@@ -414,7 +444,9 @@ func (s *scanner) quoted() error {
 			s.setRecord(s.scratch)
 			return nil
 		}
-		if s.end-s.pos > MaxRecordBytes {
+		// The data so far belongs to the record, perhaps but for the CR
+		// of its CRLF.
+		if s.end-s.pos > MaxRecordBytes+1 {
 			return &scanError{line: s.line, col: 1, msg: fmt.Sprintf("record longer than %d bytes (a quote that is never closed?)", MaxRecordBytes)}
 		}
 		if !s.fill() {
