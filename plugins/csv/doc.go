@@ -94,7 +94,10 @@
 // text) becomes null. String columns keep their text verbatim ("" stays
 // ""), unless trim or trim_space is set. A value that does not convert, a
 // missing required value, a ragged row and invalid UTF-8 each reject the
-// record with field, reason and position; reading continues. Datetimes
+// record with field, reason and position; reading continues. A reject
+// carries the raw text of the declared columns; one with too many fields
+// also keeps the surplus values, as _extra_1, _extra_2, ... (at most
+// MaxSurplusFields), so the rejects file shows what did not fit. Datetimes
 // without a zone in their pattern are read in the process's local zone (TZ).
 //
 // # Speed

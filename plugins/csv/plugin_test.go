@@ -465,3 +465,24 @@ func TestMaxRecordBytesExact(t *testing.T) {
 		}
 	}
 }
+
+// TestSurplusFieldsCapped: a record with more surplus fields than
+// MaxSurplusFields keeps the first MaxSurplusFields of them in its reject.
+func TestSurplusFieldsCapped(t *testing.T) {
+	in := "a,b\n1,2" + strings.Repeat(",s", MaxSurplusFields+50) + "\n3,4\n"
+	recs, rejs, err := read(t, `{}`, strings.NewReader(in))
+	if err != nil || len(recs) != 1 || len(rejs) != 1 {
+		t.Fatalf("%d records, %d rejects, %v", len(recs), len(rejs), err)
+	}
+	r := rejs[0]
+	if want := fmt.Sprintf("%d fields, want 2", MaxSurplusFields+52); r.Reason != want {
+		t.Errorf("reason %q, want %q", r.Reason, want)
+	}
+	sch := r.Record.Schema
+	if sch.Len() != 2+MaxSurplusFields || sch.Field(2).Name != "_extra_1" || sch.Field(sch.Len()-1).Name != fmt.Sprintf("_extra_%d", MaxSurplusFields) {
+		t.Fatalf("reject schema %s", sch)
+	}
+	if v := r.Record.Values[sch.Len()-1]; v.Str() != "s" {
+		t.Errorf("last kept surplus value %v", v)
+	}
+}

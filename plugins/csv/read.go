@@ -381,7 +381,8 @@ type source struct {
 	idx       []int // per output field: 0-based position in the file, -1: absent
 	trim      []bool
 	required  []bool
-	want      int // expected field count; 0: take from the first record
+	want      int                    // expected field count; 0: take from the first record
+	extra     map[int]*record.Schema // raw plus _extra_1.._extra_N, by N (see keepSurplus)
 	index     int64
 	done      bool
 	err       error
@@ -642,6 +643,9 @@ func (s *source) record(b *record.Batch, vals []record.Value) bool {
 		}
 		if s.plan.cfg.Ragged != RaggedPad || !surplusEmpty {
 			s.reject(b, origin, -1, "", fmt.Sprintf("%d fields, want %d", nf, s.want))
+			if nf > s.want {
+				s.keepSurplus(&b.Rejects[len(b.Rejects)-1])
+			}
 			return false
 		}
 	}
@@ -772,6 +776,47 @@ func (s *source) reject(b *record.Batch, origin record.Origin, fi int, name, rea
 		}
 	}
 	b.Rejects = append(b.Rejects, record.Reject{Record: rec, Step: s.step, Field: name, Reason: reason})
+}
+
+// MaxSurplusFields is how many surplus fields of a record with too many
+// fields its reject keeps (_extra_1 to _extra_100); the reason names the
+// record's full field count.
+const MaxSurplusFields = 100
+
+// keepSurplus adds the fields of the current record beyond the expected
+// count to its reject rj, as _extra_1, _extra_2, ... after the declared
+// columns, so the rejects file shows the values that did not fit (often a
+// delimiter inside an unquoted text: "Müller, Hans"). A name the columns
+// already use gets a further underscore.
+func (s *source) keepSurplus(rj *record.Reject) {
+	sc := s.sc
+	n := min(len(sc.fields)-s.want, MaxSurplusFields)
+	sch := s.extra[n]
+	if sch == nil {
+		fs := rj.Record.Schema.Fields()
+		for i := 1; i <= n; i++ {
+			name := "_extra_" + strconv.Itoa(i)
+			for rj.Record.Schema.Index(name) >= 0 {
+				name += "_"
+			}
+			fs = append(fs, record.Field{Name: name, Kind: record.KindString})
+		}
+		var err error
+		if sch, err = record.NewSchema(fs...); err != nil {
+			return // cannot happen: the names are unique; keep the declared columns
+		}
+		if s.extra == nil {
+			s.extra = map[int]*record.Schema{}
+		}
+		s.extra[n] = sch
+	}
+	vals := make([]record.Value, sch.Len())
+	k := copy(vals, rj.Record.Values)
+	for i := 0; i < n; i++ {
+		f := sc.fields[s.want+i]
+		vals[k+i] = record.String(strings.Clone(sc.rec[f.start:f.end]))
+	}
+	rj.Record.Schema, rj.Record.Values = sch, vals
 }
 
 // Close implements sdk.Source.
