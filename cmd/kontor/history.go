@@ -80,7 +80,7 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN\tSTATUS\tSTART\tDURATION\tREJECTED\tOUTPUTS\tERROR")
+	fmt.Fprintln(tw, "RUN\tSTATUS\tSTART\tDURATION\tREJECTED\tOUTPUTS\tNOTE")
 	for _, r := range runs {
 		status := string(r.Status)
 		if r.DryRun {
@@ -94,10 +94,23 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		for _, o := range r.Outputs {
 			outs = append(outs, fmt.Sprintf("%s (%d)", o.Path, o.Rows))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, status, r.Start.Local().Format("2006-01-02 15:04:05"), dur, r.Rejected, strings.Join(outs, ", "), oneLine(r.Error))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, status, r.Start.Local().Format("2006-01-02 15:04:05"), dur, r.Rejected, strings.Join(outs, ", "), oneLine(note(r)))
 	}
 	tw.Flush()
 	return exitOK
+}
+
+// note is the NOTE column of a run: its error (ERROR runs) and its
+// message (why a committed run did no work, e.g. "inbox in: no files
+// matching *.txt"), whichever it has, both separated by "; ".
+func note(r state.RunRecord) string {
+	switch {
+	case r.Error == "":
+		return r.Message
+	case r.Message == "":
+		return r.Error
+	}
+	return r.Error + "; " + r.Message
 }
 
 func oneLine(s string) string {

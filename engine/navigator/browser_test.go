@@ -69,7 +69,8 @@ func artifacts(t *testing.T) string {
 
 // TestBrowser opens the navigator in headless Chromium over a state store
 // with an OK, a WARNING and an ERROR run, follows the WARNING run to its
-// rejects, and checks what the rendered pages show.
+// rejects, checks what the rendered pages show, and that an empty-inbox
+// run's message shows in its row of the run list.
 func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test in -short mode")
@@ -122,6 +123,13 @@ func TestBrowser(t *testing.T) {
 	dom = browse(t, bin, rejectsURL+"?q=required", "")
 	if !strings.Contains(dom, "1 of 3 rejects") || !strings.Contains(dom, "iban is required") {
 		t.Errorf("search: %s", dom)
+	}
+
+	// a run that did no work says why, in the run list, as text
+	dom = browse(t, bin, srv.URL+"/pipelines/kassenzeichen", "")
+	if !regexp.MustCompile(`(?s)<tr class="row-warning">.*?<div class="note">inbox in/&lt;kasse&gt;: no files matching \*\.txt</div>`).MatchString(dom) ||
+		strings.Contains(dom, "<kasse>") {
+		t.Errorf("the empty-inbox run's message is not in its row:\n%s", dom)
 	}
 
 	shot := filepath.Join(out, "navigator-rejects.png")

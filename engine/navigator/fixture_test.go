@@ -39,9 +39,14 @@ sinks:
 
 var t0 = time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
 
+// emptyInboxMessage is the message of kassenzeichen's run 2 (markup in
+// it must stay text).
+const emptyInboxMessage = "inbox in/<kasse>: no files matching *.txt"
+
 // seed writes a pipelines dir and a state dir with an OK, a WARNING (with
 // rejects, one reason containing markup) and an ERROR run of abo-export,
-// plus an OK run of a second pipeline.
+// plus an OK run and a WARNING run of an empty inbox (with a message) of
+// a second pipeline.
 func seed(t *testing.T) (pipelines, stateDir string) {
 	t.Helper()
 	root := t.TempDir()
@@ -118,6 +123,13 @@ func seed(t *testing.T) (pipelines, stateDir string) {
 	res := state.Result{Status: state.StatusOK, End: t0.Add(time.Second), Counts: []state.StepCount{{Step: "source", Out: 1}}}
 	run.Prepare(ctx, res)
 	run.Commit(ctx, res)
+	// run 2: an empty drop-folder inbox (exchange.on_empty: warning) says why it read nothing
+	run, _ = other.Begin(ctx, state.RunInfo{Pipeline: "kassenzeichen", SHA256: "abc", Start: t0.Add(time.Hour)})
+	res = state.Result{Status: state.StatusWarning, End: t0.Add(time.Hour + time.Second), Counts: []state.StepCount{{Step: "source"}},
+		Message: emptyInboxMessage}
+	if err := run.Commit(ctx, res); err != nil {
+		t.Fatal(err)
+	}
 	unlock()
 	return pipelines, stateDir
 }

@@ -5,14 +5,16 @@
 // Pages (server-rendered html/template, embedded CSS, no JavaScript, no
 // external resources):
 //
-//	/                                    pipelines with their last status
-//	/pipelines/{name}                    run history (filters: status, from, to), the pipeline graph, "run now"
-//	/pipelines/{name}/runs/{id}          one run: counts per step, outputs with sha256, timings, error, graph with counts
+//	/                                    pipelines with their last status (and its message)
+//	/pipelines/{name}                    run history (filters: status, from, to) with errors and messages, the pipeline graph, "run now"
+//	/pipelines/{name}/runs/{id}          one run: counts per step, outputs with sha256, timings, error, message, graph with counts
 //	/pipelines/{name}/runs/{id}/rejects  its rejects (search q, step, field), download as CSV (…/rejects.csv)
 //	/metrics                             Prometheus metrics (engine/metrics)
 //
 // JSON API: /api/pipelines, /api/runs?pipeline=&status=&from=&to=&limit=,
 // /api/runs/{id}?pipeline=, /api/runs/{id}/rejects?pipeline=&q=&step=&field=.
+// Runs are state.RunRecord as JSON: "error" for ERROR runs, "message" for
+// a committed run that says why it did no work (both omitted when empty).
 // Run ids are per pipeline; without ?pipeline= the id is looked up in all
 // pipelines (409 when it is ambiguous).
 //

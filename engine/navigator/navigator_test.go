@@ -78,6 +78,25 @@ func TestPages(t *testing.T) {
 		"in 118 · out 115 · rej 3", `<g class="node transforms bad">`, "abo-export.yaml")
 	_, page, _ = get(t, nil, srv.URL+"/pipelines/abo-export/runs/3")
 	mustContain(t, page, "error run", "<pre>source csv.read: no input matches in/abos-*.csv</pre>", "nothing is committed when a run fails")
+	if strings.Contains(page, `id="run-message"`) {
+		t.Error("a run without a message shows a note")
+	}
+
+	// A run that says why it did no work (empty inbox): the message in the
+	// index, the run list and the run page, as text.
+	_, page, _ = get(t, nil, srv.URL+"/")
+	mustContain(t, page, "index message", `status-warning">WARNING</span><div class="note">inbox in/&lt;kasse&gt;: no files matching *.txt</div>`)
+	_, page, _ = get(t, nil, srv.URL+"/pipelines/kassenzeichen")
+	mustContain(t, page, "run list message", `<td class="err"><div class="note">inbox in/&lt;kasse&gt;: no files matching *.txt</div></td>`, "2 of 2 runs shown")
+	if n := strings.Count(page, `class="note"`); n != 1 {
+		t.Errorf("run list: %d notes, want 1 (only run 2 has a message)", n)
+	}
+	_, page, _ = get(t, nil, srv.URL+"/pipelines/kassenzeichen/runs/2")
+	mustContain(t, page, "run message", `<dt>Note</dt><dd id="run-message">inbox in/&lt;kasse&gt;: no files matching *.txt</dd>`, `status-warning">WARNING`)
+	if strings.Contains(page, "<kasse>") {
+		t.Error("markup from a message reached the page unescaped")
+	}
+
 	code, _, _ = get(t, nil, srv.URL+"/pipelines/abo-export/runs/99")
 	if code != 404 {
 		t.Errorf("missing run: %d", code)
@@ -142,8 +161,35 @@ func TestAPI(t *testing.T) {
 		t.Errorf("runs: %+v", runs)
 	}
 	getJSON("/api/runs", &runs)
-	if len(runs) != 4 {
+	if len(runs) != 5 {
 		t.Errorf("all runs: %d", len(runs))
+	}
+	for _, r := range runs {
+		want := ""
+		if r.Pipeline == "kassenzeichen" && r.ID == "2" {
+			want = emptyInboxMessage
+		}
+		if r.Message != want {
+			t.Errorf("run %s/%s: message %q, want %q", r.Pipeline, r.ID, r.Message, want)
+		}
+	}
+	runs = nil
+	getJSON("/api/runs?pipeline=kassenzeichen&status=WARNING", &runs)
+	if len(runs) != 1 || runs[0].ID != "2" || runs[0].Message != emptyInboxMessage || runs[0].Error != "" {
+		t.Errorf("kassenzeichen WARNING runs: %+v", runs)
+	}
+	var raw map[string]any
+	if code := getJSON("/api/runs/2?pipeline=kassenzeichen", &raw); code != 200 || raw["message"] != emptyInboxMessage || raw["status"] != "WARNING" {
+		t.Errorf("run 2 of kassenzeichen: %d %v", code, raw)
+	}
+	raw = nil
+	if code := getJSON("/api/runs/3?pipeline=abo-export", &raw); code != 200 || raw["message"] != nil {
+		t.Errorf("a run without a message has \"message\": %v", raw)
+	}
+	ps = nil
+	getJSON("/api/pipelines", &ps)
+	if len(ps) != 2 || ps[1].Name != "kassenzeichen" || ps[1].LastRun == nil || ps[1].LastRun.Message != emptyInboxMessage {
+		t.Errorf("pipelines: last run of kassenzeichen %+v", ps[1].LastRun)
 	}
 	var run state.RunRecord
 	if code := getJSON("/api/runs/2?pipeline=abo-export", &run); code != 200 || run.Status != state.StatusWarning || run.Rejected != 3 || len(run.Outputs) != 1 {

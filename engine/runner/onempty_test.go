@@ -64,6 +64,14 @@ func TestExchangeOnEmpty(t *testing.T) {
 			if err != nil || len(h) != 1 || string(h[0].Status) != tc.status || len(h[0].Outputs) != 0 {
 				t.Fatalf("history %+v %v", h, err)
 			}
+			// The state keeps why the run read nothing (kontor history, the navigator).
+			wantMsg := msg
+			if tc.status == "ERROR" {
+				wantMsg = ""
+			}
+			if h[0].Message != wantMsg {
+				t.Errorf("stored message %q, want %q", h[0].Message, wantMsg)
+			}
 		})
 	}
 }

@@ -639,6 +639,8 @@ func (x *execution) result(status state.Status, err error) state.Result {
 	res := state.Result{Status: status, End: x.end, Rejects: x.stateRejects}
 	if err != nil {
 		res.Error = x.red.S(err.Error())
+	} else {
+		res.Message = x.red.S(x.empty) // why a committed run read nothing
 	}
 	for _, c := range x.stepReports() {
 		res.Counts = append(res.Counts, state.StepCount{Step: c.ID, In: c.In, Out: c.Out, Rejected: c.Rejected})

@@ -324,6 +324,7 @@ func (r *memRun) Prepare(ctx context.Context, res Result) error {
 	rec.Counts = append([]StepCount(nil), res.Counts...)
 	rec.Outputs = append([]Output(nil), res.Outputs...)
 	rec.Rejected = RejectedCount(res)
+	rec.Message = res.Message
 	r.r.rejects = RejectRecords(rec.ID, res.Rejects)
 	if rec.DryRun {
 		r.r.pending = &Changes{Final: final} // dry runs never advance state
@@ -356,6 +357,9 @@ func (r *memRun) Commit(ctx context.Context, res Result) error {
 	if len(res.Counts) > 0 {
 		rec.Counts = append([]StepCount(nil), res.Counts...)
 	}
+	if res.Message != "" {
+		rec.Message = res.Message
+	}
 	r.r.pending = nil
 	r.finished = true
 	return nil
@@ -385,6 +389,7 @@ func (r *memRun) Abort(ctx context.Context, res Result) error {
 	if rec.Error == "" {
 		rec.Error = "aborted"
 	}
+	rec.Message = res.Message
 	rec.End = endTime(res.End)
 	rec.Counts = append([]StepCount(nil), res.Counts...)
 	rec.Outputs = append([]Output(nil), res.Outputs...)

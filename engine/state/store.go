@@ -150,9 +150,15 @@ type StepCount struct {
 
 // Result is what a run produced.
 type Result struct {
-	Status  Status
-	End     time.Time
-	Error   string // for ERROR runs; secrets redacted
+	Status Status
+	End    time.Time
+	Error  string // for ERROR runs; secrets redacted
+	// Message is a note for people on a committed run, "" for none: why
+	// it did no work, e.g. "inbox in: no files matching *.txt" for a
+	// drop-folder inbox with exchange.on_empty ok or warning. Stored by
+	// Prepare (so a run rolled forward after a crash keeps it), Commit
+	// (when not empty) and Abort; secrets redacted.
+	Message string
 	Counts  []StepCount
 	Outputs []Output
 	Rejects []record.Reject
@@ -168,6 +174,7 @@ type RunRecord struct {
 	End      time.Time   `json:"end"`
 	DryRun   bool        `json:"dry_run,omitempty"`
 	Error    string      `json:"error,omitempty"`
+	Message  string      `json:"message,omitempty"` // Result.Message ("" for none)
 	Counts   []StepCount `json:"counts"`
 	Outputs  []Output    `json:"outputs"`
 	Rejected int64       `json:"rejected"`

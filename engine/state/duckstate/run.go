@@ -62,7 +62,7 @@ func (s *store) Begin(ctx context.Context, info state.RunInfo) (state.Run, error
 
 // recover finishes runs left RUNNING or COMMITTING by a dead process.
 func (s *store) recover(ctx context.Context, db *sql.DB) ([]string, error) {
-	rows, err := db.QueryContext(ctx, `SELECT `+runCols+`, coalesce(pending, '') FROM runs WHERE status IN ('RUNNING', 'COMMITTING') ORDER BY seq`)
+	rows, err := db.QueryContext(ctx, `SELECT `+runCols(CurrentVersion)+`, coalesce(pending, '') FROM runs WHERE status IN ('RUNNING', 'COMMITTING') ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("finding interrupted runs: %w", err)
 	}
@@ -75,7 +75,7 @@ func (s *store) recover(ctx context.Context, db *sql.DB) ([]string, error) {
 		var it item
 		var status, counts, outputs string
 		var end sql.NullTime
-		if err := rows.Scan(&it.rec.ID, &it.rec.Pipeline, &it.rec.SHA256, &status, &it.rec.Start, &end, &it.rec.DryRun, &it.rec.Error, &counts, &outputs, &it.rec.Rejected, &it.pending); err != nil {
+		if err := rows.Scan(&it.rec.ID, &it.rec.Pipeline, &it.rec.SHA256, &status, &it.rec.Start, &end, &it.rec.DryRun, &it.rec.Error, &it.rec.Message, &counts, &outputs, &it.rec.Rejected, &it.pending); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("finding interrupted runs: %w", err)
 		}
@@ -446,8 +446,8 @@ func (r *run) Prepare(ctx context.Context, res state.Result) error {
 	}
 	err = r.s.withDB(ctx, func(db *sql.DB) error {
 		return inTx(ctx, db, func(conn *sql.Conn) error {
-			if _, err := conn.ExecContext(ctx, `UPDATE runs SET status = 'COMMITTING', counts = ?, outputs = ?, rejected = ?, pending = ? WHERE id = ?`,
-				jsonText(res.Counts), jsonText(res.Outputs), state.RejectedCount(res), jsonText(pending), r.id); err != nil {
+			if _, err := conn.ExecContext(ctx, `UPDATE runs SET status = 'COMMITTING', counts = ?, outputs = ?, rejected = ?, message = ?, pending = ? WHERE id = ?`,
+				jsonText(res.Counts), jsonText(res.Outputs), state.RejectedCount(res), res.Message, jsonText(pending), r.id); err != nil {
 				return err
 			}
 			return r.storeRejects(conn, res)
@@ -483,13 +483,17 @@ func (r *run) Commit(ctx context.Context, res state.Result) error {
 			if _, err := conn.ExecContext(ctx, `DELETE FROM pending_ledger WHERE run_id = ?`, r.id); err != nil {
 				return err
 			}
-			q := `UPDATE runs SET status = ?, end_at = ?, pending = NULL WHERE id = ?`
-			args := []any{string(r.changes.Final), micro(end), r.id}
+			q := `UPDATE runs SET status = ?, end_at = ?, pending = NULL`
+			args := []any{string(r.changes.Final), micro(end)}
 			if len(res.Counts) > 0 {
-				q = `UPDATE runs SET status = ?, end_at = ?, pending = NULL, counts = ? WHERE id = ?`
-				args = []any{string(r.changes.Final), micro(end), jsonText(res.Counts), r.id}
+				q += `, counts = ?`
+				args = append(args, jsonText(res.Counts))
 			}
-			_, err := conn.ExecContext(ctx, q, args...)
+			if res.Message != "" {
+				q += `, message = ?`
+				args = append(args, res.Message)
+			}
+			_, err := conn.ExecContext(ctx, q+` WHERE id = ?`, append(args, r.id)...)
 			return err
 		})
 	})
@@ -529,8 +533,8 @@ func (r *run) Abort(ctx context.Context, res state.Result) error {
 			if _, err := conn.ExecContext(ctx, `DELETE FROM pending_ledger WHERE run_id = ?`, r.id); err != nil {
 				return err
 			}
-			if _, err := conn.ExecContext(ctx, `UPDATE runs SET status = 'ERROR', error = ?, end_at = ?, counts = ?, outputs = ?, rejected = ? WHERE id = ?`,
-				msg, micro(end), jsonText(res.Counts), jsonText(res.Outputs), state.RejectedCount(res), r.id); err != nil {
+			if _, err := conn.ExecContext(ctx, `UPDATE runs SET status = 'ERROR', error = ?, message = ?, end_at = ?, counts = ?, outputs = ?, rejected = ? WHERE id = ?`,
+				msg, res.Message, micro(end), jsonText(res.Counts), jsonText(res.Outputs), state.RejectedCount(res), r.id); err != nil {
 				return err
 			}
 			return r.storeRejects(conn, res)

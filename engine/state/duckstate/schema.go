@@ -10,7 +10,7 @@ import (
 )
 
 // CurrentVersion is the state schema version this code writes.
-const CurrentVersion = 2
+const CurrentVersion = 3
 
 // migrations[i] brings a database from version i to i+1. They are
 // append-only: never change a released migration, add a new one.
@@ -21,6 +21,8 @@ const CurrentVersion = 2
 //   - runs.pending holds state.Changes (counters, checkpoints, final
 //     status) while a run is COMMITTING; its ledger entries wait in
 //     pending_ledger (v2), appended with the Appender during the run.
+//   - runs.message (v3) is state.Result.Message (empty for none and for
+//     runs recorded before v3).
 var migrations = []string{
 	// 0 -> 1
 	`CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL);
@@ -51,6 +53,9 @@ CREATE TABLE checkpoints (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);`,
 CREATE VIEW watermarks AS
 	SELECT pipeline, max(start_at) AS watermark FROM runs
 	WHERE status IN ('OK', 'WARNING') AND NOT dry_run GROUP BY pipeline;`,
+	// 2 -> 3: the message of a run (why a committed run did no work).
+	`ALTER TABLE runs ADD COLUMN message VARCHAR DEFAULT '';
+ALTER TABLE runs ALTER COLUMN message SET NOT NULL;`,
 }
 
 // version returns the schema version of db (0 for an empty database).

@@ -23,8 +23,8 @@
 // See engine/state. Here: Begin inserts the run as RUNNING; LedgerAdd
 // appends entries with the DuckDB Appender to pending_ledger (tagged with
 // the run id; never one INSERT per record); Prepare stores status
-// COMMITTING, counts, outputs, rejects and the buffered counters and
-// checkpoints (runs.pending) in one transaction; Commit applies pending
+// COMMITTING, counts, outputs, rejects, the run's message and the buffered
+// counters and checkpoints (runs.pending) in one transaction; Commit applies pending
 // ledger rows (UPDATE of known keys, anti-join INSERT of new ones), counters, checkpoints and the
 // final status in one transaction. Begin recovers unfinished runs first:
 // RUNNING → ERROR "interrupted" (its pending ledger rows are dropped),
@@ -242,18 +242,19 @@ func (s *store) withDB(ctx context.Context, fn func(db *sql.DB) error) error {
 	return fn(db)
 }
 
-// withReadDB runs fn with a database to read from: the read-write one
-// when this process holds the lock, otherwise a read-only open (nil db
-// when no state file exists yet).
-func (s *store) withReadDB(ctx context.Context, fn func(db *sql.DB) error) error {
+// withReadDB runs fn with a database to read from and its schema
+// version: the read-write one (migrated to CurrentVersion) when this
+// process holds the lock, otherwise a read-only open, not migrated (nil
+// db when no state file exists yet).
+func (s *store) withReadDB(ctx context.Context, fn func(db *sql.DB, v int) error) error {
 	s.mu.Lock()
 	locked := s.lock != nil
 	s.mu.Unlock()
 	if locked {
-		return s.withDB(ctx, fn)
+		return s.withDB(ctx, func(db *sql.DB) error { return fn(db, CurrentVersion) })
 	}
 	if _, err := os.Stat(s.dbPath); errors.Is(err, os.ErrNotExist) {
-		return fn(nil)
+		return fn(nil, 0)
 	}
 	db, err := s.openDB(ctx, true)
 	if err != nil {
@@ -265,13 +266,14 @@ func (s *store) withReadDB(ctx context.Context, fn func(db *sql.DB) error) error
 		return err
 	}
 	if v == 0 {
-		return fn(nil)
+		return fn(nil, 0)
 	}
 	if v > CurrentVersion {
 		return fmt.Errorf("state schema version %d is newer than this kontor supports (%d)", v, CurrentVersion)
 	}
-	// runs and rejects are the same in all versions so far.
-	return fn(db)
+	// rejects is the same in all versions so far; runs gained message in
+	// v3 (see runCols).
+	return fn(db, v)
 }
 
 func (s *store) Close() error {
@@ -282,13 +284,21 @@ func (s *store) Close() error {
 	return err
 }
 
-const runCols = `id, pipeline, sha256, status, start_at, end_at, dry_run, error, counts, outputs, rejected`
+// runCols lists the columns of runs that scanRun reads, for a database
+// at schema version v: before v3 runs has no message column, read as the empty string.
+func runCols(v int) string {
+	msg := "message"
+	if v < 3 {
+		msg = "'' AS message"
+	}
+	return `id, pipeline, sha256, status, start_at, end_at, dry_run, error, ` + msg + `, counts, outputs, rejected`
+}
 
 func scanRun(sc interface{ Scan(...any) error }) (state.RunRecord, error) {
 	var r state.RunRecord
 	var status, counts, outputs string
 	var end sql.NullTime
-	if err := sc.Scan(&r.ID, &r.Pipeline, &r.SHA256, &status, &r.Start, &end, &r.DryRun, &r.Error, &counts, &outputs, &r.Rejected); err != nil {
+	if err := sc.Scan(&r.ID, &r.Pipeline, &r.SHA256, &status, &r.Start, &end, &r.DryRun, &r.Error, &r.Message, &counts, &outputs, &r.Rejected); err != nil {
 		return r, fmt.Errorf("reading run: %w", err)
 	}
 	r.Status = state.Status(status)
@@ -307,11 +317,11 @@ func scanRun(sc interface{ Scan(...any) error }) (state.RunRecord, error) {
 
 func (s *store) History(ctx context.Context, limit int) ([]state.RunRecord, error) {
 	var out []state.RunRecord
-	err := s.withReadDB(ctx, func(db *sql.DB) error {
+	err := s.withReadDB(ctx, func(db *sql.DB, v int) error {
 		if db == nil {
 			return nil
 		}
-		q := `SELECT ` + runCols + ` FROM runs ORDER BY seq DESC`
+		q := `SELECT ` + runCols(v) + ` FROM runs ORDER BY seq DESC`
 		if limit > 0 {
 			q += ` LIMIT ` + strconv.Itoa(limit)
 		}
@@ -334,12 +344,12 @@ func (s *store) History(ctx context.Context, limit int) ([]state.RunRecord, erro
 
 func (s *store) GetRun(ctx context.Context, id string) (state.RunRecord, error) {
 	var r state.RunRecord
-	err := s.withReadDB(ctx, func(db *sql.DB) error {
+	err := s.withReadDB(ctx, func(db *sql.DB, v int) error {
 		if db == nil {
 			return fmt.Errorf("run %q not found", id)
 		}
 		var err error
-		r, err = scanRun(db.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE id = ?`, id))
+		r, err = scanRun(db.QueryRowContext(ctx, `SELECT `+runCols(v)+` FROM runs WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("run %q not found", id)
 		}
@@ -350,7 +360,7 @@ func (s *store) GetRun(ctx context.Context, id string) (state.RunRecord, error) 
 
 func (s *store) Rejects(ctx context.Context, runID string) ([]state.RejectRecord, error) {
 	var out []state.RejectRecord
-	err := s.withReadDB(ctx, func(db *sql.DB) error {
+	err := s.withReadDB(ctx, func(db *sql.DB, _ int) error {
 		if db == nil {
 			return fmt.Errorf("run %q not found", runID)
 		}

@@ -40,6 +40,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("RecoverCommitting", func(t *testing.T) { testRecoverCommitting(t, h) })
 	t.Run("AbortAfterPrepare", func(t *testing.T) { testAbortAfterPrepare(t, h) })
 	t.Run("DryRun", func(t *testing.T) { testDryRun(t, h) })
+	t.Run("Message", func(t *testing.T) { testMessage(t, h) })
 }
 
 var ctx = context.Background()
@@ -465,4 +466,69 @@ func testDryRun(t *testing.T, h Harness) {
 		t.Fatalf("dry run history = %+v", hist)
 	}
 	must(t, r.Abort(ctx, state.Result{Error: "x"}))
+}
+
+// testMessage: Result.Message is stored with a committed run (Commit
+// alone, Prepare then Commit, a dry run, a run rolled forward after a
+// crash between Prepare and Commit) and with an aborted one; History and
+// GetRun return it, and a run without one has "".
+func testMessage(t *testing.T, h Harness) {
+	const msg = "inbox in: no files matching *.txt"
+	s := h.New(t)
+	counts := []state.StepCount{{Step: "source"}, {Step: "sinks[0]"}}
+
+	r := begin(t, s, t0, false) // Commit without Prepare (an empty inbox)
+	ids := []string{r.ID()}
+	must(t, r.Commit(ctx, state.Result{Status: state.StatusWarning, End: t0.Add(time.Second), Counts: counts, Message: msg}))
+	r = begin(t, s, t0.Add(time.Minute), false) // Prepare, then Commit with the same result
+	ids = append(ids, r.ID())
+	res := state.Result{End: t0.Add(time.Minute + time.Second), Counts: counts, Message: msg + " (2)"}
+	must(t, r.Prepare(ctx, res))
+	must(t, r.Commit(ctx, res))
+	r = begin(t, s, t0.Add(2*time.Minute), false) // no message
+	ids = append(ids, r.ID())
+	must(t, r.Commit(ctx, state.Result{Counts: counts}))
+	r = begin(t, s, t0.Add(3*time.Minute), true) // dry run
+	ids = append(ids, r.ID())
+	must(t, r.Commit(ctx, state.Result{Counts: counts, Message: msg + " (dry)"}))
+	r = begin(t, s, t0.Add(4*time.Minute), false) // aborted
+	ids = append(ids, r.ID())
+	must(t, r.Abort(ctx, state.Result{Error: "boom", Message: "partly read"}))
+	r = begin(t, s, t0.Add(5*time.Minute), false) // prepared, then the process dies
+	ids = append(ids, r.ID())
+	must(t, r.Prepare(ctx, state.Result{Counts: counts, Message: msg + " (crash)"}))
+	s = h.Reopen(t, s)
+	defer s.Close()
+	r = begin(t, s, t0.Add(6*time.Minute), false)
+	if !strings.Contains(r.Recovery(), "finished") {
+		t.Fatalf("Recovery = %q", r.Recovery())
+	}
+	must(t, r.Abort(ctx, state.Result{Error: "x"}))
+
+	want := []struct {
+		status state.Status
+		msg    string
+	}{
+		{state.StatusWarning, msg}, {state.StatusOK, msg + " (2)"}, {state.StatusOK, ""}, {state.StatusOK, msg + " (dry)"},
+		{state.StatusError, "partly read"}, {state.StatusOK, msg + " (crash)"},
+	}
+	hist, err := s.History(ctx, 0)
+	must(t, err)
+	if len(hist) != len(want)+1 {
+		t.Fatalf("history has %d runs, want %d", len(hist), len(want)+1)
+	}
+	for i, w := range want {
+		h := hist[len(hist)-1-i]
+		if h.ID != ids[i] || h.Status != w.status || h.Message != w.msg {
+			t.Errorf("history run %s: %s %q, want %s %s %q", h.ID, h.Status, h.Message, ids[i], w.status, w.msg)
+		}
+		g, err := s.GetRun(ctx, ids[i])
+		must(t, err)
+		if g.Message != w.msg {
+			t.Errorf("GetRun(%s).Message = %q, want %q", ids[i], g.Message, w.msg)
+		}
+	}
+	if hist[0].Message != "" {
+		t.Errorf("run without a message: %q", hist[0].Message)
+	}
 }
