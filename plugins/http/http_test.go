@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kontor-etl/kontor/engine/record"
 	"github.com/kontor-etl/kontor/plugins/sdk"
@@ -361,5 +362,173 @@ func TestDecodeJSONDamaged(t *testing.T) {
 	}
 	if got := doc.(map[string]any)["items"].([]any)[0].(map[string]any)["amount"]; got != json.Number("0.10") {
 		t.Errorf("amount %v, want the exact text 0.10", got)
+	}
+}
+
+// TestReadDuplicateKeys: a key twice in one item object rejects the item,
+// naming the key path and both positions; the reject keeps the item's JSON
+// text (also for other rejects); a duplicate outside the items fails the
+// page. Keys are compared as encoding/json compares them (escapes resolved).
+func TestReadDuplicateKeys(t *testing.T) {
+	body := "{\"data\":[\n" +
+		`{"id":"A","amount":1.00,"amount":100.00},` + "\n" +
+		`{"id":"B","amount":2},` + "\n" +
+		`{"id":"C","customer":{"email":"a@x","em\u0061il":"b@x"}},` + "\n" +
+		`{"id":"D","amount":"zwei","note":"` + strings.Repeat("ü", 3000) + `"},` + "\n" +
+		`{"id":"E","tags":{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"k":11,"c":12}},` + "\n" +
+		`{"id":"F","list":[{"x":1},{"x":2}],"id":"F2"}` + "\n" +
+		"],\"meta\":{\"next\":null}}"
+	var served string
+	srv := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		io.WriteString(w, served)
+	}))
+	defer srv.Close()
+	cfg := parse(t, readSpec(), `url: `+srv.URL+`
+items_path: data
+fields:
+  - {name: id, required: true}
+  - {name: amount, type: decimal}
+`)
+	read := func() ([]record.Record, []record.Reject, error) {
+		src, err := newRead(context.Background(), cfg, env())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return drain(t, src)
+	}
+	served = body
+	recs, rejs, err := read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || recs[0].Value("id").Str() != "B" || len(rejs) != 5 {
+		t.Fatalf("records %v, rejects %v", recs, rejs)
+	}
+	for i, want := range []struct{ field, reason, json string }{
+		{"amount", `duplicate key "amount" at line 2, column 25 (first at line 2, column 11)`, `{"id":"A","amount":1.00,"amount":100.00}`},
+		{"customer.email", `duplicate key "email" at line 4, column 37 (first at line 4, column 23)`, `{"id":"C","customer":{"email":"a@x","em\u0061il":"b@x"}}`},
+		{"amount", `amount: "zwei"`, ""},
+		{"tags.c", `duplicate key "c" at line 6, column 87 (first at line 6, column 31)`, ""},
+		{"id", `duplicate key "id" at line 7, column 36 (first at line 7, column 2)`, `{"id":"F","list":[{"x":1},{"x":2}],"id":"F2"}`},
+	} {
+		r := rejs[i]
+		if r.Field != want.field || !strings.Contains(r.Reason, want.reason) {
+			t.Errorf("reject %d: field %q reason %q, want %q %q", i, r.Field, r.Reason, want.field, want.reason)
+		}
+		j := r.Record.Value("_json").Str()
+		if want.json != "" && j != want.json {
+			t.Errorf("reject %d: _json %q, want %q", i, j, want.json)
+		}
+		if r.Record.Schema.Names()[0] != "id" || r.Record.Origin.Path != fmt.Sprintf("data[%d]", []int{0, 2, 3, 4, 5}[i]) {
+			t.Errorf("reject %d: schema %s, origin %+v", i, r.Record.Schema, r.Record.Origin)
+		}
+	}
+	// The 6 KB item is cut at 4 KiB on a character boundary.
+	if j := rejs[2].Record.Value("_json").Str(); !strings.HasPrefix(j, `{"id":"D","amount":"zwei","note":"üü`) ||
+		!strings.HasSuffix(j, " more bytes)") || len(j) > MaxRejectJSONBytes+40 || !utf8.ValidString(j) {
+		t.Errorf("long item: %d bytes, %q...", len(j), j[:60])
+	}
+
+	served = `{"data":[{"id":"A"}],"meta":{"next":"x","next":null}}`
+	if _, _, err := read(); err == nil || !strings.Contains(err.Error(), `page 1: invalid JSON: duplicate key "next" at line 1, column 41 (first at line 1, column 30)`) {
+		t.Errorf("envelope duplicate: %v", err)
+	}
+	served = `{"data":[{"id":"A"}],"data":[{"id":"B"}]}`
+	if _, _, err := read(); err == nil || !strings.Contains(err.Error(), `duplicate key "data"`) {
+		t.Errorf("duplicate items list: %v", err)
+	}
+}
+
+// TestScanJSONSpans: the scanner finds each item's bytes, also for a
+// document that is the list itself and items that are not objects.
+func TestScanJSONSpans(t *testing.T) {
+	body := []byte(" [ 1 , \"a]\\\"\" ,{\"k\":[1,{}]}, [ ] ,null,{}]\n")
+	spans, dups := scanJSON(body, "")
+	var got []string
+	for _, sp := range spans {
+		got = append(got, string(body[sp[0]:sp[1]]))
+	}
+	want := []string{`1`, `"a]\""`, `{"k":[1,{}]}`, `[ ]`, `null`, `{}`}
+	if fmt.Sprint(got) != fmt.Sprint(want) || len(dups) != 0 {
+		t.Errorf("spans %q, dups %v, want %q", got, dups, want)
+	}
+}
+
+// FuzzScanJSON: for every body decodeJSON accepts, scanJSON finds one span
+// per element of a top-level list, each span is valid JSON, and a document
+// without duplicate keys (checked by re-decoding each object's keys with
+// json.Decoder.Token) reports none.
+func FuzzScanJSON(f *testing.F) {
+	for _, s := range []string{`[]`, `[1,"a",{"k":1,"k":2},[{}]]`, `{"a":{"b":1,"b\u0020":2}}`, ` [ {"x":[1, 2 ] } , null ] `, `"x"`, `[{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"a":0}]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		doc, err := decodeJSON(body)
+		if err != nil {
+			return
+		}
+		spans, dups := scanJSON(body, "")
+		if l, ok := doc.([]any); ok && len(spans) != len(l) {
+			t.Fatalf("%d spans for %d items", len(spans), len(l))
+		}
+		for _, sp := range spans {
+			if sp[0] < 0 || sp[1] > len(body) || sp[0] > sp[1] || !json.Valid(body[sp[0]:sp[1]]) {
+				t.Fatalf("bad span %v of %q", sp, body)
+			}
+		}
+		for _, d := range dups {
+			if d.first >= d.at || d.at >= len(body) || body[d.at] != '"' || body[d.first] != '"' {
+				t.Fatalf("bad duplicate %+v in %q", d, body)
+			}
+		}
+		if len(dups) == 0 && hasDupKeys(body) {
+			t.Fatalf("duplicate key not found in %q", body)
+		}
+	})
+}
+
+// hasDupKeys is the slow reference: json.Decoder tokens with a key set per
+// open object.
+func hasDupKeys(body []byte) bool {
+	d := json.NewDecoder(strings.NewReader(string(body)))
+	type frame struct {
+		obj    bool
+		keys   map[string]bool
+		expKey bool
+	}
+	var st []*frame
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return false
+		}
+		var top *frame
+		if len(st) > 0 {
+			top = st[len(st)-1]
+		}
+		if top != nil && top.obj && top.expKey {
+			if k, ok := tok.(string); ok {
+				if top.keys[k] {
+					return true
+				}
+				top.keys[k] = true
+				top.expKey = false
+				continue
+			}
+		}
+		if top != nil && top.obj {
+			top.expKey = true
+		}
+		switch tok {
+		case json.Delim('{'):
+			st = append(st, &frame{obj: true, keys: map[string]bool{}, expKey: true})
+		case json.Delim('['):
+			st = append(st, &frame{})
+		case json.Delim('}'), json.Delim(']'):
+			st = st[:len(st)-1]
+			if len(st) > 0 && st[len(st)-1].obj {
+				st[len(st)-1].expKey = true
+			}
+		}
 	}
 }

@@ -143,7 +143,11 @@ so each run reads only what changed.
 
 Each field takes the value at its dotted path and converts it: decimals come from the JSON
 number's own text (json.Number), so 0.1 stays exactly 0.1; a value that does not fit its type
-rejects the item with the field and reason, and the read goes on.`
+rejects the item with the field and reason, and the read goes on. An item with a key that occurs
+twice in one object is rejected too, naming the key and the line and column of both occurrences
+in the response (JSON readers differ on which value counts); the same in the rest of the page
+(cursors, has_more) fails the read. A rejected item keeps its JSON text, up to 4 KiB, in the
+reject's field _json, so the rejects file shows what came.`
 
 const readExample = `source:
   type: http.json_read
@@ -175,6 +179,8 @@ type readSource struct {
 	offset  int
 	done    bool
 	count   int64
+	// rejSchema is schema plus _json, the item's text (see rejectRecord).
+	rejSchema *record.Schema
 }
 
 func newRead(ctx context.Context, cfg sdk.Config, env sdk.Env) (sdk.Source, error) {
@@ -276,6 +282,14 @@ func (s *readSource) Next(ctx context.Context) (*record.Batch, error) {
 		if !ok || (!isList && raw != nil) {
 			return nil, fmt.Errorf("%s: page %d: no list at items_path %q", s.step, s.page, s.c.ItemsPath)
 		}
+		spans, dups := scanJSON(resp.Body, s.c.ItemsPath)
+		var segs []string
+		if s.c.ItemsPath != "" {
+			segs = strings.Split(s.c.ItemsPath, ".")
+		}
+		if d, ok := outsideItems(dups, segs); ok {
+			return nil, fmt.Errorf("%s: page %d: invalid JSON: %s", s.step, s.page, dupReason(resp.Body, d))
+		}
 		s.advance(doc, len(items))
 		if len(items) == 0 {
 			continue
@@ -291,8 +305,18 @@ func (s *readSource) Next(ctx context.Context) (*record.Batch, error) {
 			}
 			o.Index = s.count
 			r := record.New(s.schema, o)
-			if f, reason := s.convert(it, r); reason != "" {
-				b.Reject(r, s.step, f, reason)
+			f, reason := "", ""
+			if d, ok := itemDup(dups, segs, i); ok {
+				f, reason = d.keyPath(segs), dupReason(resp.Body, d)
+			} else {
+				f, reason = s.convert(it, r)
+			}
+			if reason != "" {
+				var raw []byte
+				if i < len(spans) {
+					raw = resp.Body[spans[i][0]:spans[i][1]]
+				}
+				b.Reject(s.rejectRecord(r, raw), s.step, f, reason)
 				continue
 			}
 			b.Records = append(b.Records, r)
@@ -300,6 +324,23 @@ func (s *readSource) Next(ctx context.Context) (*record.Batch, error) {
 		return b, nil
 	}
 	return nil, io.EOF
+}
+
+// rejectRecord returns r with the field _json added: the item's JSON text
+// as it came (at most MaxRejectJSONBytes), so the rejects file shows the
+// item and not only the fields converted before the problem.
+func (s *readSource) rejectRecord(r record.Record, raw []byte) record.Record {
+	if s.rejSchema == nil {
+		name := "_json"
+		for s.schema.Index(name) >= 0 {
+			name += "_"
+		}
+		s.rejSchema = record.MustSchema(append(s.schema.Fields(), record.Field{Name: name, Kind: record.KindString})...)
+	}
+	vals := make([]record.Value, s.rejSchema.Len())
+	copy(vals, r.Values)
+	vals[len(vals)-1] = record.String(rawItem(raw))
+	return record.Record{Schema: s.rejSchema, Values: vals, Origin: r.Origin}
 }
 
 // advance decides about the next page from the response.
@@ -490,13 +531,7 @@ func (s *readSource) Close() error { return nil }
 // on a syntax error or a truncated body, and on data after the document
 // (two documents, or garbage appended by a proxy).
 func decodeJSON(body []byte) (any, error) {
-	pos := func(off int64) string {
-		off = min(max(off, 0), int64(len(body)))
-		pre := body[:off]
-		line := bytes.Count(pre, []byte{'\n'}) + 1
-		col := utf8.RuneCount(pre[bytes.LastIndexByte(pre, '\n')+1:]) + 1
-		return fmt.Sprintf("line %d, column %d", line, col)
-	}
+	pos := func(off int64) string { return jsonPos(body, int(off)) }
 	if !utf8.Valid(body) {
 		off := 0
 		for off < len(body) {
