@@ -118,10 +118,13 @@ func FuzzReader(f *testing.F) {
 
 // compareStdlib checks the scanner against encoding/csv on inputs both
 // must read the same way: valid UTF-8 without CR (encoding/csv turns
-// quoted CRLF into LF, which Kontor keeps) and without a BOM, accepted by
-// encoding/csv in its strict mode.
+// quoted CRLF into LF, which Kontor keeps), without a BOM anywhere and
+// without NUL bytes (Kontor rejects a record with a NUL or a BOM inside
+// the data on purpose, encoding/csv reads both), accepted by encoding/csv
+// in its strict mode.
 func compareStdlib(t *testing.T, input []byte) {
-	if !utf8.Valid(input) || bytes.IndexByte(input, '\r') >= 0 || bytes.HasPrefix(input, []byte{0xEF, 0xBB, 0xBF}) {
+	if !utf8.Valid(input) || bytes.IndexByte(input, '\r') >= 0 || bytes.IndexByte(input, 0) >= 0 ||
+		bytes.Contains(input, []byte{0xEF, 0xBB, 0xBF}) {
 		return
 	}
 	cr := stdcsv.NewReader(bytes.NewReader(input))
