@@ -47,9 +47,9 @@ func (x *execution) report(err error) *Report {
 		rep.Status, rep.ExitCode = string(state.StatusError), ExitError
 	}
 	if err != nil {
-		rep.Error = err.Error()
+		rep.Error = x.red.S(err.Error())
 	} else {
-		rep.Message = x.empty
+		rep.Message = x.red.S(x.empty)
 	}
 	for _, r := range x.repRejects {
 		rep.Rejects = append(rep.Rejects, RejectReport{
