@@ -3,6 +3,7 @@ package runner
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -166,5 +167,39 @@ func TestExchangeOnEmptyHoldsWatermark(t *testing.T) {
 	}
 	if h, _ := store.History(context.Background(), 0); len(h) != 6 {
 		t.Errorf("history has %d runs, want 6", len(h))
+	}
+}
+
+// TestExchangeOnEmptyMessageRedacted: the empty-inbox message names files
+// (here one waiting for its marker); a secret in a name is redacted in the
+// report, the report file, the stored history and the log.
+func TestExchangeOnEmptyMessageRedacted(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"in/s3cr3t-value.txt": "a1\n"})
+	p := exchangePipeline(dir, spec.Exchange{OnError: "requeue", OnEmpty: "warning", Marker: ".ok"})
+	p.Secrets = []string{"s3cr3t-value"}
+	store := state.NewMemory()
+	var logs bytes.Buffer
+	reportPath := filepath.Join(dir, "r.json")
+	rep, err := Run(context.Background(), p, Options{Now: time.Now, Store: store, ReportPath: reportPath,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil || rep.Status != "WARNING" {
+		t.Fatalf("%v %s", err, rep.Status)
+	}
+	if want := "inbox in: no complete files matching *.txt (1 waiting for its .ok marker: ***.txt)"; rep.Message != want {
+		t.Errorf("message %q, want %q", rep.Message, want)
+	}
+	h, err := store.History(context.Background(), 1)
+	if err != nil || len(h) != 1 {
+		t.Fatalf("history %+v %v", h, err)
+	}
+	report, err := os.ReadFile(reportPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{"report file": string(report), "history": h[0].Message, "log": logs.String()} {
+		if strings.Contains(text, "s3cr3t") {
+			t.Errorf("%s leaks the secret:\n%s", name, text)
+		}
 	}
 }
