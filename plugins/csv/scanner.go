@@ -282,8 +282,8 @@ func (s *scanner) fast(line []byte) {
 		s.fields = append(s.fields, field{start: int32(start), end: int32(start + j)})
 		start += j + 1
 	}
-	if bytes.IndexByte(line, '\r') >= 0 || bytes.IndexByte(line, 0) >= 0 || s.cm == nil && bytes.Contains(line, utf8BOM) {
-		s.checkBytes(line, true)
+	if bom := s.cm == nil && bytes.HasPrefix(line, utf8BOM); bom || bytes.IndexByte(line, '\r') >= 0 || bytes.IndexByte(line, 0) >= 0 {
+		s.checkBytes(line, true, bom)
 	}
 	if s.cm == nil {
 		s.rec = view(line)
@@ -300,20 +300,20 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // checkBytes looks in raw (the record's bytes before decoding, fields
 // indexing into it) for bytes that mean the file is not what the reader
 // was told and flags the first as the record's problem (bad): a NUL byte
-// (UTF-16 text or binary data), a UTF-8 byte order mark inside the data
-// (files concatenated with cat), and, when cr is true (raw holds no
+// (UTF-16 text or binary data), a UTF-8 byte order mark that starts a
+// line inside the file (lineBOM: files concatenated with cat; U+FEFF
+// within or quoted at the start of a value is text, and csv.write quotes
+// a value that starts with it), and, when cr is true (raw holds no
 // quoted text), a bare CR (CR-only line ends of classic Mac OS exports,
 // or CRLF converted twice to CR CR LF). Without this a CR-only file reads
 // as one long header line and yields no records at all.
-func (s *scanner) checkBytes(raw []byte, cr bool) {
+func (s *scanner) checkBytes(raw []byte, cr, lineBOM bool) {
 	at, msg := -1, ""
 	if i := bytes.IndexByte(raw, 0); i >= 0 {
 		at, msg = i, "NUL byte (0x00) in the data (a UTF-16 file or binary data?)"
 	}
-	if s.cm == nil {
-		if i := bytes.Index(raw, utf8BOM); i >= 0 && (at < 0 || i < at) {
-			at, msg = i, "byte order mark (U+FEFF) inside the data (files concatenated?)"
-		}
+	if lineBOM { // the record's line starts with a BOM: cat a.csv b.csv
+		at, msg = 0, "byte order mark (U+FEFF) at the start of a line inside the file (files concatenated?)"
 	}
 	if cr {
 		if i := bytes.IndexByte(raw, '\r'); i >= 0 && (at < 0 || i < at) {
@@ -435,11 +435,12 @@ func (s *scanner) quoted() error {
 			return &scanError{line: s.line, col: 1, msg: fmt.Sprintf("record longer than %d bytes", MaxRecordBytes)}
 		}
 		if !more {
+			bom := s.cm == nil && bytes.HasPrefix(s.buf[s.pos:s.pos+n], utf8BOM) // the line itself, before unquoting
 			s.recLine = s.line
 			s.pos += n
 			s.line += lines
-			if bytes.IndexByte(s.scratch, 0) >= 0 || s.cm == nil && bytes.Contains(s.scratch, utf8BOM) {
-				s.checkBytes(s.scratch, false)
+			if bom || bytes.IndexByte(s.scratch, 0) >= 0 {
+				s.checkBytes(s.scratch, false, bom)
 			}
 			s.setRecord(s.scratch)
 			return nil

@@ -464,7 +464,8 @@ func (s *sink) appendText(b []byte, txt string, all bool) ([]byte, bool) {
 	e := s.enc
 	need := false
 	if txt != "" {
-		if txt[0] == ' ' || txt[0] == '\t' || txt[len(txt)-1] == ' ' || txt[len(txt)-1] == '\t' {
+		if txt[0] == ' ' || txt[0] == '\t' || txt[len(txt)-1] == ' ' || txt[len(txt)-1] == '\t' ||
+			strings.HasPrefix(txt, "\uFEFF") { // unquoted at a line start it would read as a concatenated file's BOM
 			need = true
 		} else {
 			for i := 0; i < len(txt); i++ {
