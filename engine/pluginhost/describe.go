@@ -126,7 +126,7 @@ func writeFields(b *strings.Builder, fs []sdk.Field, depth int) {
 			b.WriteString(" Secret: redacted in logs and reports; use ${env:NAME} or ${file:PATH}.")
 		}
 		if f.Deprecated != "" {
-			b.WriteString(" Deprecated: " + f.Deprecated)
+			b.WriteString(" Deprecated: " + strings.TrimSuffix(f.Deprecated, ".") + ".") // a sentence; lint shows the message as is
 		}
 		if f.Example != nil {
 			b.WriteString(" Example: " + valueText(f.Example) + ".")

@@ -166,3 +166,15 @@ func TestJSONSchema(t *testing.T) {
 		t.Errorf("schema differs from %s (run with -update)", golden)
 	}
 }
+
+// TestDescribeDeprecated: a deprecation message (lint shows it as a
+// diagnostic, without a final period) ends its sentence in the reference.
+func TestDescribeDeprecated(t *testing.T) {
+	for _, msg := range []string{"use skip_lines", "use skip_lines."} {
+		var b strings.Builder
+		writeFields(&b, []sdk.Field{{Name: "comment", Type: sdk.TypeString, Description: "Comment char.", Deprecated: msg, Example: "#"}}, 0)
+		if want := "Deprecated: use skip_lines. Example: `#`."; !strings.Contains(b.String(), want) {
+			t.Errorf("%q: %q, want it to contain %q", msg, b.String(), want)
+		}
+	}
+}

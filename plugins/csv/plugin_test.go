@@ -8,7 +8,6 @@ import (
 	"io"
 	"reflect"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -47,11 +46,7 @@ func TestSpecs(t *testing.T) {
 			}
 		}
 		check("", c.Spec.Fields)
-		got := yamlKeys(structs[c.Name])
-		if c.Name == "read" { // the shared TextFormat's line_ending is for writers only (sdk.TextReadFields)
-			got = slices.DeleteFunc(got, func(k string) bool { return k == "line_ending" })
-		}
-		if want := sortedNames(c.Spec.Fields); !reflect.DeepEqual(got, want) {
+		if got, want := yamlKeys(structs[c.Name]), sortedNames(c.Spec.Fields); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: config struct keys %v, spec keys %v", c.Name, got, want)
 		}
 		cols, _ := c.Spec.Lookup("columns")
@@ -484,5 +479,20 @@ func TestSurplusFieldsCapped(t *testing.T) {
 	}
 	if v := r.Record.Values[sch.Len()-1]; v.Str() != "s" {
 		t.Errorf("last kept surplus value %v", v)
+	}
+}
+
+// TestReadLineEndingDeprecated: line_ending means nothing to a reader,
+// but pipelines that set it on csv.read keep loading (a deprecation
+// warning from the host, not "unknown key") and read LF and CRLF alike.
+func TestReadLineEndingDeprecated(t *testing.T) {
+	rc, _ := Plugin().Component("read")
+	f, ok := rc.Spec.Lookup("line_ending")
+	if !ok || f.Deprecated == "" {
+		t.Fatalf("csv.read line_ending: found %v, deprecated %q", ok, f.Deprecated)
+	}
+	recs, rejs, err := read(t, `{line_ending: crlf}`, strings.NewReader("a,b\n1,2\r\n3,4\n"))
+	if err != nil || len(rejs) != 0 || len(recs) != 2 {
+		t.Fatalf("%d records, %v rejects, %v", len(recs), rejs, err)
 	}
 }

@@ -72,13 +72,16 @@ func TextFormatFields(d TextDefaults) []Field {
 }
 
 // TextReadFields returns the option group for a reader: TextFormatFields
-// without line_ending, which only says what a writer writes (readers accept
-// LF, CRLF and a mix of both).
+// with line_ending deprecated, since it only says what a writer writes
+// (readers accept LF, CRLF and a mix of both). It stays accepted, with a
+// positioned "deprecated" warning, so pipelines that set it on a reader
+// keep working (kontor lint --strict turns the warning into an error).
 func TextReadFields(d TextDefaults) []Field {
-	var fs []Field
-	for _, f := range TextFormatFields(d) {
-		if f.Name != "line_ending" {
-			fs = append(fs, f)
+	fs := TextFormatFields(d)
+	for i := range fs {
+		if fs[i].Name == "line_ending" {
+			fs[i].Description = "Ignored when reading: readers accept LF, CRLF and a mix of both."
+			fs[i].Deprecated = "readers accept LF, CRLF and a mix; line_ending only applies to writers, remove it"
 		}
 	}
 	return fs
