@@ -125,7 +125,12 @@ func (f *Field) formatAmount(d record.Decimal, dec byte) (string, string) {
 		return "", fmt.Sprintf("%s has more than %d decimal places", d, f.decimals)
 	}
 	neg := d.Sign() < 0
-	d = d.Abs().Round(f.decimals)
+	orig := d
+	if d = d.Abs().Round(f.decimals); d.Scale() != f.decimals {
+		// Round pads only as far as 19 digits go: 123456789012345678 at 2
+		// places stays at 1, and its coefficient would be written 10x too small.
+		return "", fmt.Sprintf("%s has more digits than a decimal holds exactly with %d decimal places", orig, f.decimals)
+	}
 	var s string
 	if f.Implied {
 		coef, _ := d.Coef()
@@ -254,19 +259,15 @@ func (lay *Layout) parseValue(f *Field, s string) (record.Value, string) {
 		var d record.Decimal
 		var err error
 		if f.Implied {
-			var coef int64
-			coef, err = strconv.ParseInt(t, 10, 64)
-			if err == nil {
-				d, err = record.NewDecimal(coef, f.decimals)
-			}
+			d, err = impliedDecimal(t, f.decimals)
 		} else {
 			d, err = record.ParseDecimal(t, lay.Decimal[0])
-			if errors.Is(err, record.ErrDecimalOverflow) {
-				return record.Null, fmt.Sprintf("%q has more digits than a decimal holds exactly", raw)
-			}
 			if err == nil && d.Scale() > f.decimals {
 				return record.Null, fmt.Sprintf("%q has %d decimal places, the layout %d", raw, d.Scale(), f.decimals)
 			}
+		}
+		if errors.Is(err, record.ErrDecimalOverflow) {
+			return record.Null, fmt.Sprintf("%q has more digits than a decimal holds exactly", raw)
 		}
 		if err != nil {
 			return record.Null, fmt.Sprintf("%q is not an amount", raw)
@@ -290,6 +291,24 @@ func (lay *Layout) parseValue(f *Field, s string) (record.Value, string) {
 		return record.String(s), ""
 	}
 	return record.String(strings.TrimSpace(raw)), ""
+}
+
+// impliedDecimal reads the digits of an implied-decimal amount (9(8)V99:
+// "0000012345" with 2 decimals is 123.45) exactly: every value of up to 19
+// significant digits, also those above the int64 range, and
+// ErrDecimalOverflow for more; anything but digits is ErrDecimalSyntax.
+func impliedDecimal(digits string, decimals int) (record.Decimal, error) {
+	if digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return record.Decimal{}, record.ErrDecimalSyntax
+	}
+	digits = strings.TrimLeft(digits, "0")
+	if len(digits) <= decimals {
+		digits = strings.Repeat("0", decimals-len(digits)+1) + digits
+	}
+	if decimals > 0 {
+		digits = digits[:len(digits)-decimals] + "." + digits[len(digits)-decimals:]
+	}
+	return record.ParseDecimal(digits, '.')
 }
 
 // fracDigits counts the digits after the decimal separator sep in s.

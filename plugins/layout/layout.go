@@ -47,7 +47,8 @@
 // width (never cut), an amount with more decimal places than decimals (never rounded), a
 // character the encoding cannot represent, a control character (tab is text), invalid UTF-8,
 // a date whose year the pattern cannot hold (JJJJ: 1 to 9999; JJ: 1969 to 2068, the century
-// window of two-digit years), and a control sum that would exceed 19 digits. Layout files are
+// window of two-digit years), an amount that needs more than 19 digits at the field's decimals
+// (123456789012345678 at 2 places), and a control sum that would exceed 19 digits. Layout files are
 // line-oriented: a line break inside a value is rejected even when the layout quotes, so
 // layout.read always reads what layout.write wrote. Without quoting, a value holding the
 // delimiter or starting with the quote character is rejected. For single-byte encodings text is
@@ -61,8 +62,11 @@
 // a NUL byte or a bare CR, the wrong width or field count, a required value missing, an amount
 // with more decimal places than the field's decimals or an S/H indicator that is neither is
 // rejected with line, column and reason, and the reject keeps the text of the line's fields.
-// Blank lines at the end of the file are ignored; the trailer is the last line with text, and a
-// trailer mismatch says how many records were rejected.
+// An implied-decimal amount is read exactly up to 19 digits; more digits, in either notation,
+// reject the record as more than a decimal holds. Blank lines at the end of the file are
+// ignored; the trailer is the last line with text, and a trailer mismatch says how many records
+// were rejected. A control sum of the records that exceeds 19 digits is reported at the
+// trailer's sum field ("control sum of betrag does not fit in 19 digits"), never compared.
 package layout
 
 import (

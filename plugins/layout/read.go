@@ -46,7 +46,9 @@ func newDecoder(_ context.Context, c sdk.Config, env sdk.Env) (sdk.Decoder, erro
 // NewDecoder returns a decoder for a loaded layout.
 func NewDecoder(lay *Layout, env sdk.Env) sdk.Decoder { return &decoder{lay: lay, env: env} }
 
-// ErrControl is wrapped by errors for header/trailer records that do not match the data.
+// ErrControl is wrapped by errors for header/trailer records that do not match the data,
+// including a trailer control sum that cannot be checked because the records' sum does not
+// fit in the 19 digits a decimal holds exactly.
 var ErrControl = errors.New("control record mismatch")
 
 // Open implements sdk.Decoder.
@@ -93,6 +95,7 @@ func (d *decoder) Open(_ context.Context, in sdk.Input) (sdk.Source, error) {
 	}
 	n := len(d.lay.Record.Fields)
 	s.sum, s.sumAbs, s.sumSH = make([]record.Decimal, n), make([]record.Decimal, n), make([]record.Decimal, n)
+	s.sumOver, s.sumAbsOver, s.sumSHOver = make([]bool, n), make([]bool, n), make([]bool, n)
 	// Prime the one-line look-ahead so the last line can be recognised as the trailer.
 	s.next, s.nextErr = s.readLine()
 	if d.lay.Format == "delimited" && d.lay.CaptionLine {
@@ -140,8 +143,14 @@ type source struct {
 	sum       []record.Decimal
 	sumAbs    []record.Decimal
 	sumSH     []record.Decimal
-	cells     []string
-	cols      []int
+	// sumOver, sumAbsOver and sumSHOver mark a control sum that exceeded
+	// the 19 digits a decimal holds exactly; the trailer then reports the
+	// overflow instead of comparing with a sum that lost the records.
+	sumOver    []bool
+	sumAbsOver []bool
+	sumSHOver  []bool
+	cells      []string
+	cols       []int
 }
 
 func (s *source) errAt(line, col int, format string, args ...any) error {
@@ -361,6 +370,10 @@ func (s *source) checkControl(p *Part, line string, lno int, trailer bool) error
 		if !trailer || f.agg.kind == "" || f.agg.kind == "run_date" {
 			continue
 		}
+		if s.sumOverflowed(f.agg) {
+			return fmt.Errorf("%w: %s", ErrControl, s.errAt(lno, col, "trailer %s: control sum of %s does not fit in 19 digits",
+				f.Name, s.lay.Record.Fields[f.agg.field].Name))
+		}
 		v, reason := s.lay.parseValue(f, cell)
 		if reason != "" {
 			return s.errAt(lno, col, "%s: %s", f.Name, reason)
@@ -395,6 +408,34 @@ func (s *source) checkControl(p *Part, line string, lno int, trailer bool) error
 		}
 	}
 	return nil
+}
+
+// sumOverflowed reports whether the control sum a trailer value a names
+// exceeded the 19 digits a decimal holds exactly.
+func (s *source) sumOverflowed(a aggregate) bool {
+	switch {
+	case a.kind == "sum" || a.kind == "sum_sh" && a.shField < 0:
+		return s.sumOver[a.field]
+	case a.kind == "sum_abs":
+		return s.sumAbsOver[a.field]
+	case a.kind == "sum_sh":
+		return s.sumSHOver[a.field]
+	}
+	return false
+}
+
+// addSum adds d to *sum unless the sum already overflowed; an overflow
+// sets *over and keeps the sum as it was (the trailer reports it).
+func addSum(sum *record.Decimal, over *bool, d record.Decimal) {
+	if *over {
+		return
+	}
+	n, err := sum.Add(d)
+	if err != nil {
+		*over = true
+		return
+	}
+	*sum = n
 }
 
 // Next implements sdk.Source.
@@ -502,8 +543,8 @@ func (s *source) parse(line string, lno int, b *record.Batch) {
 			continue
 		}
 		d := vals[i].Decimal()
-		s.sum[i], _ = s.sum[i].Add(d)
-		s.sumAbs[i], _ = s.sumAbs[i].Add(d.Abs())
+		addSum(&s.sum[i], &s.sumOver[i], d)
+		addSum(&s.sumAbs[i], &s.sumAbsOver[i], d.Abs())
 	}
 	for _, p := range []*Part{s.lay.Trailer} {
 		if p == nil {
@@ -515,7 +556,7 @@ func (s *source) parse(line string, lno int, b *record.Batch) {
 				if vals[f.agg.shField].Str() == s.lay.Record.Fields[f.agg.shField].Credit || strings.TrimSpace(s.cells[f.agg.shField]) == s.lay.Record.Fields[f.agg.shField].Credit {
 					d = d.Neg()
 				}
-				s.sumSH[f.agg.field], _ = s.sumSH[f.agg.field].Add(d)
+				addSum(&s.sumSH[f.agg.field], &s.sumSHOver[f.agg.field], d)
 			}
 		}
 	}

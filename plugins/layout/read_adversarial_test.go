@@ -1,6 +1,7 @@
 package layout
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -108,6 +109,116 @@ func TestReadAdversarial(t *testing.T) {
 				if !strings.Contains(strings.Join(txt, "|"), tc.raw) {
 					t.Errorf("reject record %q lacks the line's text %q", txt, tc.raw)
 				}
+			}
+		})
+	}
+}
+
+// TestReadSumOverflow: records whose control sum exceeds the 19 digits a
+// decimal holds exactly make the trailer check report the overflow at the
+// trailer's sum field, not a mismatch against a sum that silently lost
+// records (it used to restart at 0 and report "the records give 0").
+func TestReadSumOverflow(t *testing.T) {
+	const big = "60000000000000000,00" // 19 digits; twice that needs 20
+	const layout = `format: delimited
+record:
+  fields:
+    - {name: betrag, type: amount, sign: none}
+    - {name: sh, type: sh, source: betrag, debit: S, credit: H}
+trailer:
+  fields:
+    - {name: n, value: count}
+    - {name: s, value: "sum(betrag)"}
+    - {name: a, value: "sum_abs(betrag)"}
+    - {name: h, value: "sum_sh(betrag, sh)"}
+`
+	lay, err := Parse("d.yaml", []byte(layout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shOnly, err := Parse("d.yaml", []byte(strings.Split(layout, "    - {name: s,")[0]+`    - {name: h, value: "sum_sh(betrag, sh)"}`+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		lay   *Layout // nil: lay
+		lines []string
+		err   string // "" none
+	}{
+		{name: "sum_sh", lay: shOnly, lines: []string{big + ";H", big + ";H", "2;1"},
+			err: "in.txt:3:3: trailer h: control sum of betrag does not fit in 19 digits"},
+		{name: "sum", lines: []string{big + ";S", big + ";S", "2;1;1;1"},
+			err: "in.txt:3:3: trailer s: control sum of betrag does not fit in 19 digits"},
+		{name: "sum_abs with a sum that fits", lines: []string{big + ";S", big + ";H", "2;0,00;1;0,00"},
+			err: "in.txt:3:8: trailer a: control sum of betrag does not fit in 19 digits"},
+		{name: "sum overflows after a record that fits", lines: []string{"1,00;S", big + ";S", big + ";S", "3;1;1;1"},
+			err: "in.txt:4:3: trailer s: control sum of betrag does not fit in 19 digits"},
+		{name: "sums that fit are checked", lines: []string{big + ";S", "1,00;H", "2;59999999999999999,00;60000000000000001,00;59999999999999999,00"}},
+		{name: "a mismatch stays a mismatch", lines: []string{big + ";S", "1,00;H", "2;1,00;60000000000000001,00;59999999999999999,00"},
+			err: "in.txt:3:3: trailer s is 1.00, but the records give 59999999999999999.00"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := lay
+			if tc.lay != nil {
+				l = tc.lay
+			}
+			recs, rejs, err := readRecords(t, l, []byte(strings.Join(tc.lines, "\r\n")+"\r\n"))
+			if tc.err == "" {
+				if err != nil || len(recs) != len(tc.lines)-1 || len(rejs) != 0 {
+					t.Fatalf("%d records, rejects %v, error %v", len(recs), rejs, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, ErrControl) {
+				t.Fatalf("error %v, want ErrControl with %q", err, tc.err)
+			}
+		})
+	}
+}
+
+// TestReadImpliedAmountDigits: an implied-decimal amount (9(17)V99) is read
+// exactly for every value of up to 19 digits, also those above the int64
+// range, which used to be "is not an amount"; more digits are reported as
+// more than a decimal holds, as in the explicit-decimal path.
+func TestReadImpliedAmountDigits(t *testing.T) {
+	lay, err := Parse("d.yaml", []byte(`format: delimited
+record:
+  fields:
+    - {name: betrag, type: amount, implied: true}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		in, want string // want: the amount, or a substring of the reject
+	}{
+		{"9999999999999999999", "99999999999999999.99"},
+		{"9223372036854775808", "92233720368547758.08"}, // int64 max + 1
+		{"-9999999999999999999", "-99999999999999999.99"},
+		{"9999999999999999999-", "-99999999999999999.99"},
+		{"000000000000000000000000012345", "123.45"},
+		{"1", "0.01"},
+		{"0000", "0.00"},
+		{"12345678901234567890", `betrag: "12345678901234567890" has more digits than a decimal holds exactly`},
+		{"99999999999999999999", `betrag: "99999999999999999999" has more digits than a decimal holds exactly`},
+		{"--500", `betrag: "--500" is not an amount`},
+		{"12.34", `betrag: "12.34" is not an amount`},
+		{"1 2", `betrag: "1 2" is not an amount`},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			recs, rejs, err := readRecords(t, lay, []byte(tc.in+"\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(tc.want, "betrag") {
+				if len(rejs) != 1 || !strings.Contains(rejs[0].Error(), "in.txt:1:1: layout.read: "+tc.want) {
+					t.Fatalf("records %v, rejects %v, want %q", recs, rejs, tc.want)
+				}
+				return
+			}
+			if len(recs) != 1 || len(rejs) != 0 || recs[0].Values[0].Decimal().String() != tc.want {
+				t.Fatalf("records %v, rejects %v, want %s", recs, rejs, tc.want)
 			}
 		})
 	}

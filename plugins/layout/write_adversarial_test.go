@@ -222,6 +222,51 @@ trailer:
 	}
 }
 
+// TestWriteImpliedAmountDigits: an amount that needs more than 19 digits
+// at the field's decimal places is rejected; it used to be written with
+// fewer places (an implied-decimal coefficient 10x too small, read back as
+// a tenth of the amount). 19 digits, above the int64 range, round-trip.
+func TestWriteImpliedAmountDigits(t *testing.T) {
+	lay, err := Parse("d.yaml", []byte(`format: delimited
+record:
+  fields:
+    - {name: betrag, type: amount, implied: true}
+    - {name: b2, type: amount}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, betrag, b2 string
+		want             string // the line, or a substring of the reject
+	}{
+		{"19 digits", "99999999999999999.99", "99999999999999999.99", "9999999999999999999;99999999999999999,99\r\n"},
+		{"above int64", "-92233720368547758.08", "1", "-9223372036854775808;1,00\r\n"},
+		{"implied: 18 integer digits", "123456789012345678", "1", "betrag: 123456789012345678 has more digits than a decimal holds exactly with 2 decimal places"},
+		{"separator: 18 integer digits", "1", "123456789012345678", "b2: 123456789012345678 has more digits than a decimal holds exactly with 2 decimal places"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, rej, err := writeRecords(t, lay, toRecords(t, []map[string]any{{"betrag": tc.betrag, "b2": tc.b2}}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasSuffix(tc.want, "\n") {
+				if len(rej) != 0 || string(out) != tc.want {
+					t.Fatalf("got %q, rejects %v, want %q", out, rej, tc.want)
+				}
+				back, rejs, err := readRecords(t, lay, out)
+				if err != nil || len(rejs) != 0 || len(back) != 1 || back[0].Values[0].Decimal().String() != record.MustDecimal(tc.betrag).Round(2).String() {
+					t.Fatalf("read back %v, rejects %v, error %v", back, rejs, err)
+				}
+				return
+			}
+			if len(rej) != 1 || !strings.Contains(rej[0].Error(), tc.want) || len(out) != 0 {
+				t.Fatalf("got %q, rejects %v, want a reject %q", out, rej, tc.want)
+			}
+		})
+	}
+}
+
 // TestNullAs: a null in a fixed-width int, amount or date field is written
 // as spaces by default and reads back as null; null_as: zeros writes zeros,
 // which read back as 0 (a date as null). Zeros written for a 0 read back as
