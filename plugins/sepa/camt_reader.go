@@ -757,6 +757,9 @@ func parseAmtReason(n *xnode) (record.Decimal, string, string) {
 		return record.Decimal{}, "", "missing amount"
 	}
 	v, err := record.ParseDecimal(n.text, '.')
+	if errors.Is(err, record.ErrDecimalOverflow) {
+		return record.Decimal{}, n.ccy, fmt.Sprintf("amount %q has more digits than a decimal holds exactly", n.text)
+	}
 	if err != nil {
 		return record.Decimal{}, n.ccy, fmt.Sprintf("invalid amount %q", n.text)
 	}
@@ -910,7 +913,11 @@ func (p *camtParser) emitEntry(e *xnode, txs []txNode, info *stmtInfo, idx int, 
 		if o, _, ok := parseAmt(t.child("AmtDtls", "InstdAmt", "Amt")); ok {
 			v[18] = record.Dec(o)
 		}
-		if f, ok := fees(t); ok {
+		if f, ok, reason := fees(t); reason != "" {
+			if rejField == "" {
+				rejField, rejReason = "fees", reason
+			}
+		} else if ok {
 			v[19] = record.Dec(f)
 		}
 		// Bank transaction code: the transaction's, else the entry's.
@@ -1025,17 +1032,27 @@ func (n *xnode) textOrEmpty() string {
 }
 
 // fees sums the charges of a transaction: .08 TtlChrgsAndTaxAmt or the
-// Rcrd amounts, .02 the Chrgs/Amt list.
-func fees(t *xnode) (record.Decimal, bool) {
-	var sum record.Decimal
-	found := false
+// Rcrd amounts, .02 the Chrgs/Amt list. found is false when there are no
+// charge amounts. reason is set when the total would be incomplete: a
+// charge amount that is not a valid amount, or charges that add up to more
+// than the 19 digits a decimal holds exactly; the record is then rejected
+// (field fees) instead of carrying a fee total without that charge.
+func fees(t *xnode) (sum record.Decimal, found bool, reason string) {
 	add := func(n *xnode) {
-		if v, _, ok := parseAmt(n); ok {
-			if s, err := sum.Add(v); err == nil {
-				sum = s
-				found = true
-			}
+		if reason != "" || n == nil || n.text == "" {
+			return
 		}
+		v, _, why := parseAmtReason(n)
+		if why != "" {
+			reason = "charge: " + why
+			return
+		}
+		s, err := sum.Add(v)
+		if err != nil {
+			reason = fmt.Sprintf("the charges add up to more than the 19 digits a decimal holds exactly (%s + %s)", sum, v)
+			return
+		}
+		sum, found = s, true
 	}
 	chrgs := t.all("Chrgs")
 	for _, c := range chrgs {
@@ -1053,5 +1070,5 @@ func fees(t *xnode) (record.Decimal, bool) {
 	}
 	// .02 lists Chrgs directly under TxDtls (t.all finds them); fees is
 	// null when no charges element exists.
-	return sum, found
+	return sum, found, reason
 }

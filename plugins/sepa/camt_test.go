@@ -677,6 +677,59 @@ func TestCamtMessy(t *testing.T) {
 	}
 }
 
+// TestCamtFees: the charges of a transaction are summed into fees; a
+// charge that is not a valid amount or charges whose sum exceeds the 19
+// digits a decimal holds reject the record (field fees) instead of being
+// left out of the total silently (an overflowing charge used to be dropped).
+func TestCamtFees(t *testing.T) {
+	ns8 := "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
+	rcrd := func(amts ...string) string {
+		var b strings.Builder
+		for _, a := range amts {
+			b.WriteString(`<Rcrd><Amt Ccy="EUR">` + a + `</Amt></Rcrd>`)
+		}
+		return b.String()
+	}
+	for _, tc := range []struct {
+		name, chrgs string
+		fees        string // the record's fees ("": null), or
+		rej         string // the reject "field: reason"
+	}{
+		{name: "no charges", chrgs: ""},
+		{name: "records summed", chrgs: `<Chrgs>` + rcrd("1.00", "0.50") + `</Chrgs>`, fees: "1.50"},
+		{name: "total wins over records", chrgs: `<Chrgs><TtlChrgsAndTaxAmt Ccy="EUR">2.00</TtlChrgsAndTaxAmt>` + rcrd("1.00") + `</Chrgs>`, fees: "2.00"},
+		{name: ".02 list", chrgs: `<Chrgs><Amt Ccy="EUR">0.30</Amt></Chrgs><Chrgs><Amt Ccy="EUR">0.20</Amt></Chrgs>`, fees: "0.50"},
+		{name: "19 digits fit", chrgs: `<Chrgs>` + rcrd("99999999999999999.98", "0.01") + `</Chrgs>`, fees: "99999999999999999.99"},
+		{name: "sum overflows", chrgs: `<Chrgs>` + rcrd("99999999999999999.99", "0.01", "1.00") + `</Chrgs>`,
+			rej: "fees: the charges add up to more than the 19 digits a decimal holds exactly (99999999999999999.99 + 0.01)"},
+		{name: "sum overflows in decimals", chrgs: `<Chrgs>` + rcrd("99999999999999999.99", "0.001") + `</Chrgs>`,
+			rej: "fees: the charges add up to more than the 19 digits a decimal holds exactly (99999999999999999.99 + 0.001)"},
+		{name: "charge with too many digits", chrgs: `<Chrgs>` + rcrd("1.00", "123456789012345678901") + `</Chrgs>`,
+			rej: `fees: charge: amount "123456789012345678901" has more digits than a decimal holds exactly`},
+		{name: "invalid charge", chrgs: `<Chrgs>` + rcrd("1.00", "abc") + `</Chrgs>`,
+			rej: `fees: charge: invalid amount "abc"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := camtDoc053(ns8, "", "", `<Ntry><Amt Ccy="EUR">10.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>`+
+				`<NtryDtls><TxDtls><Amt Ccy="EUR">10.00</Amt>`+tc.chrgs+`</TxDtls></NtryDtls></Ntry>`)
+			recs, rejs, err := readCamt(t, "x.xml", strings.NewReader(doc), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.rej != "" {
+				if len(recs) != 0 || len(rejs) != 1 || rejs[0].Field+": "+rejs[0].Reason != tc.rej ||
+					!strings.HasSuffix(rejs[0].Record.Origin.Path, "Ntry[1]/NtryDtls/TxDtls[1]") {
+					t.Fatalf("records %v, rejects %v, want the reject %q", recs, rejs, tc.rej)
+				}
+				return
+			}
+			if len(rejs) != 0 || len(recs) != 1 || recs[0].Value("fees").String() != tc.fees || recs[0].Value("fees").IsNull() != (tc.fees == "") {
+				t.Fatalf("records %v, rejects %v, want fees %s", recs, rejs, tc.fees)
+			}
+		})
+	}
+}
+
 // TestCamtTruncatedAfterRecords: a file cut in the middle of an entry
 // fails with the position after the entries before it were delivered in
 // earlier batches; the runner then ends the run ERROR and commits nothing.

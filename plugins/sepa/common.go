@@ -235,6 +235,23 @@ func str(v record.Value) string {
 	return strings.TrimSpace(v.String())
 }
 
+// tooManyDigits explains an amount text s with more digits than a decimal
+// holds in the words of the range checks of cents: too many integer digits
+// are above the maximum, otherwise there are too many decimal places.
+func tooManyDigits(s string, sep byte) error {
+	intPart := strings.TrimLeft(s, "+-")
+	if i := strings.IndexByte(intPart, sep); i >= 0 {
+		intPart = intPart[:i]
+	}
+	switch {
+	case strings.HasPrefix(s, "-"):
+		return fmt.Errorf("%q has too many digits: it is below the minimum 0.01", s)
+	case len(strings.TrimLeft(intPart, "0")) > 9:
+		return fmt.Errorf("%q has too many digits: it is above the maximum 999999999.99", s)
+	}
+	return fmt.Errorf("%q has too many digits: it has more than 2 decimal places", s)
+}
+
 // cents converts an amount value to euro cents, enforcing the SEPA range.
 func cents(v record.Value) (int64, error) {
 	var d record.Decimal
@@ -251,6 +268,9 @@ func cents(v record.Value) (int64, error) {
 		}
 		var err error
 		if d, err = record.ParseDecimal(s, sep); err != nil {
+			if errors.Is(err, record.ErrDecimalOverflow) {
+				return 0, tooManyDigits(s, sep)
+			}
 			return 0, fmt.Errorf("not a number: %q", s)
 		}
 	default:
@@ -431,6 +451,13 @@ func creDtTm(env sdk.Env) string {
 // seenIDs detects duplicate end-to-end ids in one file with 8 bytes per id.
 type seenIDs map[uint64]struct{}
 
+// has reports whether id was added.
+func (s seenIDs) has(id string) bool {
+	_, ok := s[fnv64(id)]
+	return ok
+}
+
+// add records id; it reports false when id was added before.
 func (s seenIDs) add(id string) bool {
 	h := fnv64(id)
 	if _, ok := s[h]; ok {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kontor-etl/kontor/engine/record"
 	"github.com/kontor-etl/kontor/plugins/sdk"
+	"github.com/kontor-etl/kontor/plugins/sdk/calendar"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -225,5 +226,78 @@ func golden(t *testing.T, path string, got []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs (run with -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// TestPainIDAfterLaterReject: a record rejected by a check after the
+// duplicate check (here: the 257th payment group) must not leave its
+// end-to-end id or, in pain.008, its mandate's sequence history behind;
+// a later valid record with the same id (and mandate M-X, FRST again) is
+// written, not rejected as a "duplicate".
+func TestPainIDAfterLaterReject(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	first := calendar.AddTargetDays(record.DateOf(now), 2)
+	for _, tc := range []struct {
+		sink    string
+		cfg     sdk.Config
+		cols    []string
+		row     func(id string, date record.Date, seq string) []string
+		dateCol string
+	}{
+		{sink: "pain001", cfg: sdk.Config{
+			"debtor": map[string]any{"name": "Stadttheater Musterstadt", "iban": "DE89370400440532013000"},
+			"fields": map[string]any{"creditor_iban": "iban", "creditor_name": "name", "execution_date": "date"},
+		}, cols: []string{"end_to_end_id", "amount", "name", "iban", "date"},
+			row: func(id string, date record.Date, _ string) []string {
+				return []string{id, "1.00", "Anna Schmidt", "DE02120300000000202051", date.String()}
+			}, dateCol: "date"},
+		{sink: "pain008", cfg: sdk.Config{
+			"creditor": map[string]any{"name": "Stadttheater Musterstadt", "iban": "DE89370400440532013000",
+				"creditor_id": "DE98ZZZ09999999999"},
+			"fields": map[string]any{"debtor_iban": "iban", "debtor_name": "name", "collection_date": "date",
+				"mandate_id": "mandat", "sequence_type": "seq"},
+		}, cols: []string{"end_to_end_id", "amount", "name", "iban", "mandat", "mandate_date", "seq", "date"},
+			row: func(id string, date record.Date, seq string) []string {
+				return []string{id, "1.00", "Anna Schmidt", "DE02120300000000202051", "M-" + id, "2024-01-15", seq, date.String()}
+			}, dateCol: "date"},
+	} {
+		t.Run(tc.sink, func(t *testing.T) {
+			schema, err := record.StringSchema(tc.cols...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var recs []record.Record
+			addRow := func(vals []string) {
+				r := record.New(schema, record.Origin{File: "in.csv", Line: len(recs) + 2, Index: int64(len(recs) + 1)})
+				for i, v := range vals {
+					r.Values[i] = record.String(v)
+				}
+				recs = append(recs, r)
+			}
+			for i := range maxGroups { // one group per date: the file's limit
+				seq := "RCUR"
+				if i == 0 {
+					seq = "FRST" // pain.008 groups by sequence type, too
+				}
+				addRow(tc.row(fmt.Sprintf("G-%d", i), calendar.AddTargetDays(first, i), seq))
+			}
+			addRow(tc.row("X", calendar.AddTargetDays(first, maxGroups), "FRST")) // group 257: rejected
+			addRow(tc.row("X", first, "FRST"))                                    // the same id, valid
+			doc, rejects, err := runPain(t, tc.sink, tc.cfg, now, recs)
+			if err != nil {
+				t.Fatalf("%v; rejects:\n%s", err, renderRejects(rejects))
+			}
+			if len(rejects) != 1 || rejects[0].Record.Origin.Line != maxGroups+2 || rejects[0].Field != tc.dateCol ||
+				!strings.Contains(rejects[0].Reason, "more than 256 payment groups") {
+				t.Fatalf("rejects:\n%s", renderRejects(rejects))
+			}
+			if n := bytes.Count(doc, []byte("<EndToEndId>X</EndToEndId>")); n != 1 {
+				t.Fatalf("end-to-end id X written %d times, want 1", n)
+			}
+			if want := fmt.Sprintf("<NbOfTxs>%d</NbOfTxs>", maxGroups+1); !bytes.Contains(doc, []byte(want)) {
+				t.Errorf("group header lacks %s", want)
+			}
+			validateXSD(t, doc, versionOf(doc))
+		})
 	}
 }

@@ -141,20 +141,24 @@ func (s *painSink) reference(r record.Record, f txFields, t *painTx) error {
 	return nil
 }
 
-// add rejects a duplicate end-to-end id, finds the group of key (a group
-// error is a reject of dateField) and appends the transaction that encode
-// writes to the group's scratch file, counting it in the totals.
+// add rejects a duplicate end-to-end id and a transaction the file totals
+// cannot hold, finds the group of key (a group error is a reject of
+// dateField) and appends the transaction that encode writes to the group's
+// scratch file, counting it in the totals. The end-to-end id counts as seen
+// only once the transaction is appended: a record rejected here does not
+// make a later record with its id a duplicate. Callers record their own
+// per-file history (pain.008 mandates) only after add returns nil, too.
 func (s *painSink) add(f txFields, t *painTx, key groupKey, dateField string, encode func(x *xbuf)) error {
 	fn := s.fm.names
-	if t.e2e != "NOTPROVIDED" && !s.seen.add(t.e2e) {
+	if t.e2e != "NOTPROVIDED" && s.seen.has(t.e2e) {
 		return bad(fn[f.e2e], "duplicate end-to-end id in this file")
+	}
+	if s.n >= 1<<40 || s.cents > 1<<60 { // before the group: a new group must get its transaction
+		return bad(fn[f.amount], "file control sum would overflow")
 	}
 	g, err := s.groups.get(key)
 	if err != nil {
 		return bad(dateField, "%v", err)
-	}
-	if s.n >= 1<<40 || s.cents > 1<<60 {
-		return bad(fn[f.amount], "file control sum would overflow")
 	}
 	s.x.b = s.x.b[:0]
 	encode(&s.x)
@@ -165,6 +169,9 @@ func (s *painSink) add(f txFields, t *painTx, key groupKey, dateField string, en
 	g.cents += t.cents
 	s.n++
 	s.cents += t.cents
+	if t.e2e != "NOTPROVIDED" {
+		s.seen.add(t.e2e)
+	}
 	return nil
 }
 
