@@ -103,6 +103,10 @@ type Layout struct {
 	Header      *Part  `yaml:"header"`
 	Record      *Part  `yaml:"record"`
 	Trailer     *Part  `yaml:"trailer"`
+	// shSums are the distinct sum_sh(field, sh_field) aggregates of header
+	// and trailer: each is added once per record, however many header and
+	// trailer fields show it.
+	shSums []aggregate
 }
 
 // Part is one record type (Vorsatz, data record, Nachsatz).
@@ -335,8 +339,37 @@ func (lay *Layout) validate(root *yaml.Node, l *diag.List) {
 			}
 		}
 	}
+	lay.collectSHSums(l)
 	if lay.Header != nil && lay.Header.aggr && lay.Format == "delimited" && lay.CaptionLine {
 		l.Errorf(lay.Header.Fields[0].pos, "layout-value", "header: caption_line and a header record cannot both be used")
+	}
+}
+
+// collectSHSums fills lay.shSums. The sum_sh control sum of an amount
+// field is kept per amount field, so two aggregates on the same amount with
+// different S/H fields cannot both be right: that is a layout error.
+func (lay *Layout) collectSHSums(l *diag.List) {
+	lay.shSums = nil
+	for _, p := range []*Part{lay.Header, lay.Trailer} {
+		if p == nil {
+			continue
+		}
+	fields:
+		for _, f := range p.Fields {
+			if f.agg.kind != "sum_sh" || f.agg.shField < 0 || f.agg.field < 0 {
+				continue
+			}
+			for _, a := range lay.shSums {
+				if a.field == f.agg.field {
+					if a.shField != f.agg.shField {
+						l.Errorf(f.pos, "layout-value", "%s: sum_sh(%s, ...) is already used with the S/H field %s; one amount field has one S/H control sum",
+							f.Name, lay.Record.Fields[f.agg.field].Name, lay.Record.Fields[a.shField].Name)
+					}
+					continue fields
+				}
+			}
+			lay.shSums = append(lay.shSums, f.agg)
+		}
 	}
 }
 

@@ -546,19 +546,12 @@ func (s *source) parse(line string, lno int, b *record.Batch) {
 		addSum(&s.sum[i], &s.sumOver[i], d)
 		addSum(&s.sumAbs[i], &s.sumAbsOver[i], d.Abs())
 	}
-	for _, p := range []*Part{s.lay.Trailer} {
-		if p == nil {
-			continue
+	for _, a := range s.lay.shSums { // once per record, as the writer adds them
+		d := vals[a.field].Decimal().Abs()
+		if vals[a.shField].Str() == s.lay.Record.Fields[a.shField].Credit || strings.TrimSpace(s.cells[a.shField]) == s.lay.Record.Fields[a.shField].Credit {
+			d = d.Neg()
 		}
-		for _, f := range p.Fields {
-			if f.agg.kind == "sum_sh" && f.agg.shField >= 0 {
-				d := vals[f.agg.field].Decimal().Abs()
-				if vals[f.agg.shField].Str() == s.lay.Record.Fields[f.agg.shField].Credit || strings.TrimSpace(s.cells[f.agg.shField]) == s.lay.Record.Fields[f.agg.shField].Credit {
-					d = d.Neg()
-				}
-				addSum(&s.sumSH[f.agg.field], &s.sumSHOver[f.agg.field], d)
-			}
-		}
+		addSum(&s.sumSH[a.field], &s.sumSHOver[a.field], d)
 	}
 	for k, i := range s.emit {
 		r.Values[k] = vals[i]

@@ -223,3 +223,56 @@ record:
 		})
 	}
 }
+
+// TestSumSHOncePerRecord: a sum_sh control sum shown by several header and
+// trailer fields is added once per record. It used to be added once per
+// field that showed it (header + two trailer fields wrote -3,00 for 1,00 S
+// and 2,00 H), and the reader counted only trailer fields, so writer and
+// reader disagreed and the file failed its own trailer check.
+func TestSumSHOncePerRecord(t *testing.T) {
+	lay, err := Parse("d.yaml", []byte(`format: delimited
+header:
+  fields:
+    - {name: kopf, value: "sum_sh(betrag, sh)"}
+record:
+  fields:
+    - {name: betrag, type: amount, sign: none}
+    - {name: sh, type: sh, source: betrag, debit: S, credit: H}
+trailer:
+  fields:
+    - {name: n, value: count}
+    - {name: h1, value: "sum_sh(betrag, sh)"}
+    - {name: h2, value: "sum_sh(betrag, sh)"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, rej, err := writeRecords(t, lay, toRecords(t, []map[string]any{{"betrag": "1.00"}, {"betrag": "-2.00"}}))
+	if err != nil || len(rej) != 0 {
+		t.Fatalf("write: %v, rejects %v", err, rej)
+	}
+	if want := "-1,00\r\n1,00;S\r\n2,00;H\r\n2;-1,00;-1,00\r\n"; string(out) != want {
+		t.Fatalf("got %q, want %q", out, want)
+	}
+	recs, rejs, err := readRecords(t, lay, out)
+	if err != nil || len(recs) != 2 || len(rejs) != 0 {
+		t.Fatalf("read back: %d records, rejects %v, error %v", len(recs), rejs, err)
+	}
+
+	// One amount field, two different S/H fields: one control sum cannot
+	// serve both, so the layout is refused.
+	_, err = Parse("d.yaml", []byte(`format: delimited
+record:
+  fields:
+    - {name: betrag, type: amount, sign: none}
+    - {name: sh, type: sh, source: betrag, debit: S, credit: H}
+    - {name: sh2, type: sh, source: betrag, debit: S, credit: H}
+trailer:
+  fields:
+    - {name: h1, value: "sum_sh(betrag, sh)"}
+    - {name: h2, value: "sum_sh(betrag, sh2)"}
+`))
+	if err == nil || !strings.Contains(err.Error(), "h2: sum_sh(betrag, ...) is already used with the S/H field sh") {
+		t.Fatalf("conflicting sum_sh: %v", err)
+	}
+}

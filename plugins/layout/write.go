@@ -197,22 +197,15 @@ func (s *sink) addSums() (string, string) {
 			return overflow(f.Name)
 		}
 	}
-	for _, p := range []*Part{s.lay.Header, s.lay.Trailer} {
-		if p == nil {
-			continue
+	for _, a := range s.lay.shSums { // once per record, however many fields show it
+		d := s.decs[a.field].Abs()
+		sh := s.lay.Record.Fields[a.shField]
+		if strings.TrimSpace(s.vals[a.shField]) == sh.Credit {
+			d = d.Neg()
 		}
-		for _, f := range p.Fields {
-			if f.agg.kind == "sum_sh" && f.agg.shField >= 0 {
-				d := s.decs[f.agg.field].Abs()
-				sh := s.lay.Record.Fields[f.agg.shField]
-				if strings.TrimSpace(s.vals[f.agg.shField]) == sh.Credit {
-					d = d.Neg()
-				}
-				k := 2*n + f.agg.field
-				if next[k], err = next[k].Add(d); err != nil {
-					return overflow(s.lay.Record.Fields[f.agg.field].Name)
-				}
-			}
+		k := 2*n + a.field
+		if next[k], err = next[k].Add(d); err != nil {
+			return overflow(s.lay.Record.Fields[a.field].Name)
 		}
 	}
 	copy(s.sum, next)
