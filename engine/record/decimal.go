@@ -90,18 +90,19 @@ func ParseDecimal(s string, sep byte) (Decimal, error) {
 // parseExact parses s (already checked for syntax) without rounding:
 // decimal.Parse rounds text with more than 19 significant digits (or more
 // than 19 after the point) to fit, which would change an amount silently.
+//
+// Trailing zeros after the point are not significant: "12345678901.0000000000"
+// (a numeric(21,10) export) is 12345678901 exactly and parses, keeping as
+// many of the zeros as fit in 19 digits.
 func parseExact(s string) (decimal.Decimal, error) {
-	frac := 0
+	sig := 0 // fraction digits up to the last non-zero one
 	if i := strings.IndexByte(s, '.'); i >= 0 {
-		frac = len(s) - i - 1
-		if frac > decimal.MaxScale {
-			if strings.Trim(s[i+1+decimal.MaxScale:], "0") != "" {
-				return decimal.Decimal{}, fmt.Errorf("overflow: more than %d digits after the decimal point", decimal.MaxScale)
-			}
-			frac = decimal.MaxScale
+		sig = len(strings.TrimRight(s[i+1:], "0"))
+		if sig > decimal.MaxScale {
+			return decimal.Decimal{}, fmt.Errorf("overflow: more than %d digits after the decimal point", decimal.MaxScale)
 		}
 	}
-	return decimal.ParseExact(s, frac) // "decimal overflow" when digits would be lost
+	return decimal.ParseExact(s, sig) // "decimal overflow" when significant digits would be lost
 }
 
 func wrap(d decimal.Decimal, err error) (Decimal, error) {

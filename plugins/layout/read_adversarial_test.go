@@ -200,7 +200,7 @@ record:
 		{"000000000000000000000000012345", "123.45"},
 		{"1", "0.01"},
 		{"0000", "0.00"},
-		{"12345678901234567890", `betrag: "12345678901234567890" has more digits than a decimal holds exactly`},
+		{"12345678901234567890", "123456789012345678.9"}, // 20 digits, but the last is a trailing zero after the point: exact
 		{"99999999999999999999", `betrag: "99999999999999999999" has more digits than a decimal holds exactly`},
 		{"--500", `betrag: "--500" is not an amount`},
 		{"12.34", `betrag: "12.34" is not an amount`},
