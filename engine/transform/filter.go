@@ -25,7 +25,7 @@ func Filter() sdk.Component {
 	return sdk.Component{
 		Name:    "filter",
 		Kind:    sdk.KindTransform,
-		Summary: "Keep only the records for which a condition is true.",
+		Summary: "Keeps only the records for which a condition is true.",
 		Description: "Evaluates `condition` for every record. Records for which it is false leave the stream " +
 			"(they are not rejects); a record whose condition cannot be evaluated (null operand, overflow) is rejected " +
 			"with the reason.",

@@ -41,7 +41,7 @@ func Map() sdk.Component {
 	return sdk.Component{
 		Name:    "map",
 		Kind:    sdk.KindTransform,
-		Summary: "Compute, rename and drop fields.",
+		Summary: "Computes, renames and drops fields.",
 		Description: "Applies `set` (expressions evaluated against the incoming record), then `rename`, then `drop`. " +
 			"A record whose expression fails (null operand, overflow) is rejected with the config path (e.g. set.total) " +
 			"and the reason. The output schema is computed once per input schema.",

@@ -46,7 +46,7 @@ func Validate() sdk.Component {
 	return sdk.Component{
 		Name:    "validate",
 		Kind:    sdk.KindTransform,
-		Summary: "Reject records that break validation rules.",
+		Summary: "Rejects records that break validation rules.",
 		Description: "Checks every rule for every record. A record failing one or more rules is rejected; the reject's " +
 			"field is the first failing rule's field and its reason lists the messages of all failing rules joined by \"; \". " +
 			"A rule whose check cannot be evaluated counts as failing, with the evaluation error as its message.",
