@@ -311,17 +311,3 @@ func impliedDecimal(digits string, decimals int) (record.Decimal, error) {
 	return record.ParseDecimal(digits, '.')
 }
 
-// fracDigits counts the digits after the decimal separator sep in s.
-func fracDigits(s string, sep byte) int {
-	i := strings.IndexByte(s, sep)
-	if i < 0 {
-		return 0
-	}
-	n := 0
-	for _, c := range []byte(s[i+1:]) {
-		if c >= '0' && c <= '9' {
-			n++
-		}
-	}
-	return n
-}
