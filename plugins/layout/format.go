@@ -310,4 +310,3 @@ func impliedDecimal(digits string, decimals int) (record.Decimal, error) {
 	}
 	return record.ParseDecimal(digits, '.')
 }
-
