@@ -70,6 +70,11 @@ type account struct {
 	IBAN       string `yaml:"iban"`
 	BIC        string `yaml:"bic"`
 	CreditorID string `yaml:"creditor_id"`
+	// Address is the optional postal address, written in the party block
+	// (Cdtr of pain.008, Dbtr of pain.001) by the current versions; it is
+	// required when the own IBAN is in a non-EEA SEPA country and for
+	// records whose counterparty IBAN is.
+	Address *address `yaml:"address"`
 }
 
 func accountFields(withCI bool) []sdk.Field {
@@ -81,6 +86,9 @@ func accountFields(withCI bool) []sdk.Field {
 		{Name: "bic", Type: sdk.TypeString,
 			Description: "BIC of the own bank; optional (IBAN-only), then NOTPROVIDED is written where the schema requires an agent.", Example: "COBADEFFXXX"},
 	}
+	fs = append(fs, sdk.Field{Name: "address", Type: sdk.TypeObject, Children: addressFields(),
+		Description: "Optional postal address of the account holder, written as a structured address (StrtNm, BldgNb, PstCd, TwnNm, Ctry) in the party block of pain.008.001.08 / pain.001.001.09. Required as soon as the own or a record's counterparty IBAN is in a non-EEA SEPA country (CH, GB, SM, VA, MC, AD, ...): a record needing it without it is rejected. The legacy versions can only carry unstructured addresses, which banks reject since November 2026; they write no address.",
+		Example:     map[string]any{"street": "Theaterplatz", "building_number": "1", "postal_code": "79539", "town": "Lörrach", "country": "DE"}})
 	if withCI {
 		fs = append(fs, sdk.Field{Name: "creditor_id", Type: sdk.TypeString, Required: true,
 			Description: "SEPA creditor identifier (Gläubiger-Identifikationsnummer); check digits are verified.", Example: "DE98ZZZ09999999999"})
@@ -171,6 +179,14 @@ func checkAccount(prefix string, a *account, withCI bool, rules textRules, es *s
 		a.BIC = banking.NormalizeBIC(a.BIC)
 		if err := banking.ValidBIC(a.BIC); err != nil {
 			es.Add(prefix+".bic", "%v", err)
+		}
+	}
+	if key, err := checkAddress(a.Address, rules); err != nil {
+		es.Add(prefix+".address."+key, "%v", err)
+	} else if a.Address.empty() {
+		a.Address = nil
+		if isNonEEA(a.IBAN) {
+			es.Add(prefix+".address", "is required: the account is in %s, a SEPA country outside the EEA, where the scheme makes the address mandatory (town and country at least)", nonEEA[a.IBAN[:2]])
 		}
 	}
 	if withCI {
@@ -530,4 +546,102 @@ func fnv64(id string) uint64 {
 		h *= 1099511628211
 	}
 	return h
+}
+
+// address is a postal address of the own party (config) or of a record's
+// counterparty. Only the structured elements are kept; the writers emit
+// them as PstlAdr StrtNm, BldgNb, PstCd, TwnNm, Ctry (PostalAddress24 order).
+type address struct {
+	Street         string `yaml:"street"`
+	BuildingNumber string `yaml:"building_number"`
+	PostalCode     string `yaml:"postal_code"`
+	Town           string `yaml:"town"`
+	Country        string `yaml:"country"`
+}
+
+func (a *address) empty() bool {
+	return a == nil || (a.Street == "" && a.BuildingNumber == "" && a.PostalCode == "" && a.Town == "" && a.Country == "")
+}
+
+// addressParts are the address elements with their schema limits, in
+// schema order; key is the config / mapping suffix.
+var addressParts = []struct {
+	key, what string
+	max       int
+}{
+	{"street", "street name (StrtNm)", 70},
+	{"building_number", "building number (BldgNb)", 16},
+	{"postal_code", "postal code (PstCd)", 16},
+	{"town", "town (TwnNm)", 35},
+	{"country", "country, ISO 3166 two letters (Ctry)", 2},
+}
+
+func (a *address) part(i int) *string {
+	return [...]*string{&a.Street, &a.BuildingNumber, &a.PostalCode, &a.Town, &a.Country}[i]
+}
+
+// addressFields is the spec of the own party's optional address.
+func addressFields() []sdk.Field {
+	fs := make([]sdk.Field, len(addressParts))
+	ex := []string{"Theaterplatz", "1", "79539", "Lörrach", "DE"}
+	for i, p := range addressParts {
+		fs[i] = sdk.Field{Name: p.key, Type: sdk.TypeString, Example: ex[i],
+			Description: fmt.Sprintf("The %s, at most %d characters in the SEPA character set.", p.what, p.max)}
+	}
+	fs[3].Description += " Required when any address part is given."
+	fs[4].Description = "Country code, ISO 3166 two letters (Ctry). Required when any address part is given."
+	return fs
+}
+
+// checkAddress applies the charset policy and limits to the address parts
+// in place. An address with any part needs town and country (GBIC_5:
+// structured or hybrid, TwnNm and Ctry mandatory). The error names the key
+// of the bad part.
+func checkAddress(a *address, rules textRules) (key string, err error) {
+	if a.empty() {
+		return "", nil
+	}
+	for i, p := range addressParts {
+		v := a.part(i)
+		if p.key == "country" {
+			*v = strings.ToUpper(strings.TrimSpace(*v))
+			if *v == "" {
+				return p.key, errors.New("is missing: a postal address needs town and country (structured address; unstructured-only addresses are rejected since November 2026)")
+			}
+			if !banking.IsCountry(*v) {
+				return p.key, fmt.Errorf("%q is not an ISO 3166 two-letter country code", *v)
+			}
+			continue
+		}
+		s, err := rules.text(*v, p.max)
+		if err != nil {
+			return p.key, err
+		}
+		if p.key == "town" && s == "" {
+			return p.key, errors.New("is missing: a postal address needs town and country (structured address; unstructured-only addresses are rejected since November 2026)")
+		}
+		*v = s
+	}
+	return "", nil
+}
+
+// nonEEA lists the SEPA countries and territories outside the EEA
+// (EPC409-09): for them the SDD rulebook makes the debtor's and the
+// creditor's address mandatory (AT-P005 / GBIC_5 annotation), and the
+// transfer-of-funds rules the payer's and payee's address. Guernsey, Jersey
+// and the Isle of Man use GB IBANs. The French overseas territories and
+// Åland count as EEA (France / Finland).
+var nonEEA = map[string]string{
+	"AD": "Andorra", "AL": "Albania", "CH": "Switzerland", "GB": "the United Kingdom (incl. Guernsey, Jersey, Isle of Man)",
+	"GG": "Guernsey", "GI": "Gibraltar", "IM": "Isle of Man", "JE": "Jersey", "MC": "Monaco", "MD": "Moldova",
+	"ME": "Montenegro", "MK": "North Macedonia", "RS": "Serbia", "SM": "San Marino", "VA": "Vatican City",
+}
+
+// isNonEEA reports whether the IBAN's country is a non-EEA SEPA country.
+func isNonEEA(iban string) bool {
+	if len(iban) < 2 {
+		return false
+	}
+	_, ok := nonEEA[iban[:2]]
+	return ok
 }

@@ -58,6 +58,39 @@ debtor:
   name: ""
   iban: TR330006100519786457841326
 `, []string{"initiating_party: 71 characters", "debtor.name: is required", "debtor.iban: country TR is not in the SEPA scheme"}},
+		{"pain008 non-EEA creditor without address", Pain008Component(), `
+creditor:
+  name: Theater Basel
+  iban: CH9300762011623852957
+  creditor_id: DE98ZZZ09999999999
+`, []string{"creditor.address: is required: the account is in Switzerland"}},
+		{"pain008 own address parts", Pain008Component(), `
+creditor:
+  name: Theater
+  iban: DE89370400440532013000
+  creditor_id: DE98ZZZ09999999999
+  address:
+    street: Theaterplatz
+    country: DE
+`, []string{"creditor.address.town: is missing: a postal address needs town and country"}},
+		{"pain001 own address country", Pain001Component(), `
+debtor:
+  name: Theater
+  iban: DE89370400440532013000
+  address:
+    town: Lörrach
+    country: Deutschland
+`, []string{"debtor.address.country: \"DEUTSCHLAND\" is not an ISO 3166 two-letter country code"}},
+		{"pain008 legacy non-EEA creditor", Pain008Component(), `
+version: pain.008.001.02
+creditor:
+  name: Theater Basel
+  iban: CH9300762011623852957
+  creditor_id: DE98ZZZ09999999999
+  address:
+    town: Basel
+    country: CH
+`, []string{"creditor.iban: the account is in Switzerland, a SEPA country outside the EEA, where the address is mandatory; pain.008.001.02 can carry it only unstructured"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, err := sdk.ParseConfig(tc.comp.Spec, tc.yaml)

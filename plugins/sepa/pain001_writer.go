@@ -43,7 +43,10 @@ const (
 	f1E2E
 	f1Remittance
 	f1ExecDate
+	f1Address // creditor_street ... creditor_country (addressKeys)
 )
+
+func init() { pain001Keys = append(pain001Keys, addressKeys("creditor")...) }
 
 // Pain001Spec returns the config spec of sepa.pain001.
 func Pain001Spec() sdk.Spec {
@@ -108,7 +111,7 @@ func newPain001Encoder(_ context.Context, c sdk.Config, env sdk.Env) (sdk.Encode
 
 // Create implements sdk.Encoder.
 func (e *pain001Encoder) Create(ctx context.Context, out sdk.Output) (sdk.Sink, error) {
-	ps, err := newPainSink(ctx, pain001Kind, &e.cfg.commonConfig, e.rules, e.env, e.keys, e.cfg.Version == Pain001V03, out)
+	ps, err := newPainSink(ctx, pain001Kind, &e.cfg.commonConfig, e.rules, e.env, e.keys, e.cfg.Version == Pain001V03, ownAddress(e.cfg.Debtor, e.cfg.Version == Pain001V03), out)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +130,7 @@ func (s *pain001Sink) Write(ctx context.Context, b *record.Batch) ([]record.Reje
 
 // pain001Tx are the indices of the painTx fields in pain001Keys.
 var pain001Tx = txFields{amount: f1Amount, currency: f1Currency, name: f1CreditorName, iban: f1CreditorIBAN,
-	bic: f1CreditorBIC, e2e: f1E2E, remit: f1Remittance}
+	bic: f1CreditorBIC, e2e: f1E2E, remit: f1Remittance, addr: f1Address}
 
 func (s *pain001Sink) writeOne(r record.Record) error {
 	s.fm.resolve(r.Schema)
@@ -168,7 +171,7 @@ func (s *pain001Sink) encodeTx(x *xbuf, t *painTx) {
 		x.close(5, "FinInstnId")
 		x.close(4, "CdtrAgt")
 	}
-	x.party(4, "Cdtr", t.name)
+	x.party(4, "Cdtr", t.name, t.addr)
 	x.ibanAcct(4, "CdtrAcct", t.iban)
 	x.remittance(4, t.remit)
 	x.close(3, "CdtTrfTxInf")
@@ -189,7 +192,7 @@ func (s *pain001Sink) Close(ctx context.Context) error {
 			x.leaf(4, "Dt", key.date.String())
 			x.close(3, "ReqdExctnDt")
 		}
-		x.party(3, "Dbtr", s.debtor.Name)
+		x.party(3, "Dbtr", s.debtor.Name, s.own)
 		x.ibanAcct(3, "DbtrAcct", s.debtor.IBAN)
 		x.agent(3, "DbtrAgt", s.bicTag(), s.debtor.BIC)
 		x.leaf(3, "ChrgBr", "SLEV")

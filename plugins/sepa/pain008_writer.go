@@ -3,6 +3,7 @@ package sepa
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/kontor-etl/kontor/engine/record"
 	"github.com/kontor-etl/kontor/plugins/sdk"
@@ -31,6 +32,13 @@ type Pain008Config struct {
 	// MinLeadDays is the least number of TARGET2 days between the run date
 	// and a record's collection date (default 1, the EPC D-1 rule).
 	MinLeadDays int `yaml:"min_lead_days"`
+	// MaxLeadDays is the most calendar days a collection date may lie after
+	// the run date; 0 (default) means no limit.
+	MaxLeadDays int `yaml:"max_lead_days"`
+	// Cutoff is the bank's daily cut-off time "HH:MM" in the run clock's
+	// time zone; a run after it on a TARGET2 day counts the next TARGET2
+	// day as day 0 for min_lead_days and lead_days. Empty (default): none.
+	Cutoff string `yaml:"cutoff"`
 	// Fields maps the record fields; every key defaults to its own name.
 	Fields map[string]string `yaml:"fields"`
 }
@@ -56,6 +64,8 @@ var pain008Keys = []struct{ key, desc string }{
 	{"debtor_bank_changed", "Amendment: true when the debtor moved to another bank (SMNDA)."},
 }
 
+func init() { pain008Keys = append(pain008Keys, addressKeys("debtor")...) }
+
 const (
 	f8Amount = iota
 	f8Currency
@@ -74,6 +84,7 @@ const (
 	f8OrigCreditorName
 	f8OrigDebtorIBAN
 	f8BankChanged
+	f8Address // debtor_street ... debtor_country (addressKeys)
 )
 
 func mappingSpec(keys []struct{ key, desc string }) sdk.Field {
@@ -98,6 +109,10 @@ func Pain008Spec() sdk.Spec {
 			Description: "Sequence type for records without one: RCUR for recurring mandates (since 2016 also the first collection), OOFF for one-off mandates.", Example: "OOFF"},
 		{Name: "min_lead_days", Type: sdk.TypeInt, Default: int64(1), Min: sdk.Int64(0), Max: sdk.Int64(60),
 			Description: "Least number of TARGET2 business days between the run date and a collection date; earlier dates are rejected.", Example: 2},
+		{Name: "max_lead_days", Type: sdk.TypeInt, Default: int64(0), Min: sdk.Int64(0), Max: sdk.Int64(3660),
+			Description: "Most calendar days a collection date may lie after the run date; later dates are rejected. 0 means no limit. The EPC rulebook lets the creditor bank forward a collection at most 14 calendar days before its due date, and banks cap how far ahead they accept files (e.g. 90 days at some); ask your bank and set its limit.", Example: 90},
+		{Name: "cutoff", Type: sdk.TypeString, Pattern: `([01][0-9]|2[0-3]):[0-5][0-9]`,
+			Description: "The bank's daily cut-off time (HH:MM, in the run clock's time zone). A run after it on a TARGET2 day counts the next TARGET2 day as day 0 for min_lead_days and lead_days, because the file is only processed then. Empty: no cut-off.", Example: "10:30"},
 	}
 	fs = append(fs, commonFields([]string{Pain008V08, Pain008V02}, Pain008V08, 2)...)
 	fs = append(fs, mappingSpec(pain008Keys))
@@ -160,6 +175,14 @@ func newPain008Encoder(_ context.Context, c sdk.Config, env sdk.Env) (sdk.Encode
 		es.Add("sequence_type", "must be FRST, RCUR, OOFF or FNAL, got %q", cfg.SequenceType)
 	}
 	checkCommon(&cfg.commonConfig, cfg.Creditor.Name, rules, &es)
+	if cfg.MaxLeadDays < 0 {
+		es.Add("max_lead_days", "must be 0 (no limit) or more, got %d", cfg.MaxLeadDays)
+	}
+	if cfg.Cutoff != "" {
+		if _, err := time.Parse("15:04", cfg.Cutoff); err != nil || len(cfg.Cutoff) != 5 {
+			es.Add("cutoff", "must be a time HH:MM (e.g. 10:30), got %q", cfg.Cutoff)
+		}
+	}
 	keys, errs := mapping(pain008Keys, cfg.Fields)
 	es = append(es, errs...)
 	if err := es.Err(); err != nil {
@@ -180,6 +203,9 @@ func checkVersionAndAccount(c *commonConfig, current, legacy, prefix string, own
 	checkAccount(prefix, own, withCI, rules, es)
 	if own.BIC != "" && c.Version == legacy && !legacyBIC.MatchString(own.BIC) {
 		es.Add(prefix+".bic", "not allowed by the %s BIC pattern", c.Version)
+	}
+	if c.Version == legacy && isNonEEA(own.IBAN) {
+		es.Add(prefix+".iban", "the account is in %s, a SEPA country outside the EEA, where the address is mandatory; %s can carry it only unstructured, which banks reject since November 2026: use %s", nonEEA[own.IBAN[:2]], legacy, current)
 	}
 	return rules
 }
@@ -203,6 +229,15 @@ func checkCommon(c *commonConfig, holder string, rules textRules, es *sdk.FieldE
 	if c.LeadDays < 0 || c.LeadDays > 60 {
 		es.Add("lead_days", "must be between 0 and 60, got %d", c.LeadDays)
 	}
+}
+
+// ownAddress is the own party's address the file writes: none for the
+// legacy versions, which only know unstructured addresses.
+func ownAddress(a account, legacy bool) *address {
+	if legacy {
+		return nil
+	}
+	return a.Address
 }
 
 // mapping returns the record field name per key (default: the key).
@@ -235,16 +270,25 @@ func validSeqType(s string) bool {
 
 // Create implements sdk.Encoder.
 func (e *pain008Encoder) Create(ctx context.Context, out sdk.Output) (sdk.Sink, error) {
-	ps, err := newPainSink(ctx, pain008Kind, &e.cfg.commonConfig, e.rules, e.env, e.keys, e.cfg.Version == Pain008V02, out)
+	ps, err := newPainSink(ctx, pain008Kind, &e.cfg.commonConfig, e.rules, e.env, e.keys, e.cfg.Version == Pain008V02, ownAddress(e.cfg.Creditor, e.cfg.Version == Pain008V02), out)
 	if err != nil {
 		return nil, err
 	}
-	return &pain008Sink{painSink: ps, cfg: &e.cfg, earliest: calendar.AddTargetDays(ps.today, e.cfg.MinLeadDays), mandates: mandates{}}, nil
+	sk := &pain008Sink{painSink: ps, cfg: &e.cfg, day0: ps.today, mandates: mandates{}}
+	if e.cfg.Cutoff != "" && calendar.IsTargetDay(ps.today) && runNow(e.env).Format("15:04") > e.cfg.Cutoff {
+		sk.day0 = calendar.NextTargetDay(ps.today)
+		sk.late = true
+		sk.deflt = calendar.AddTargetDays(sk.day0, e.cfg.LeadDays)
+	}
+	sk.earliest = calendar.AddTargetDays(sk.day0, e.cfg.MinLeadDays)
+	return sk, nil
 }
 
 type pain008Sink struct {
 	painSink
 	cfg      *Pain008Config
+	day0     record.Date // the run date, or the next TARGET2 day after the cut-off
+	late     bool        // the run is after the cut-off
 	earliest record.Date // first allowed collection date
 	mandates mandates    // sequence types per mandate in this file
 }
@@ -266,7 +310,7 @@ type sddTx struct {
 
 // pain008Tx are the indices of the painTx fields in pain008Keys.
 var pain008Tx = txFields{amount: f8Amount, currency: f8Currency, name: f8DebtorName, iban: f8DebtorIBAN,
-	bic: f8DebtorBIC, e2e: f8E2E, remit: f8Remittance}
+	bic: f8DebtorBIC, e2e: f8E2E, remit: f8Remittance, addr: f8Address}
 
 func (s *pain008Sink) writeOne(r record.Record) error {
 	s.fm.resolve(r.Schema)
@@ -293,7 +337,13 @@ func (s *pain008Sink) writeOne(r record.Record) error {
 	} else if !calendar.IsTargetDay(date) {
 		return bad(fn[f8CollDate], "%s is not a TARGET2 business day (%s)", date, calendar.TargetClosingReason(date))
 	} else if date < s.earliest {
+		if s.late {
+			return bad(fn[f8CollDate], "%s is too early: the first possible collection date is %s (%d TARGET2 days after %s, because the run at %s is after the cut-off %s)", date, s.earliest, s.cfg.MinLeadDays, s.day0, runNow(s.env).Format("15:04"), s.cfg.Cutoff)
+		}
 		return bad(fn[f8CollDate], "%s is too early: the first possible collection date is %s (%d TARGET2 days after %s)", date, s.earliest, s.cfg.MinLeadDays, s.today)
+	}
+	if n := s.cfg.MaxLeadDays; n > 0 && date > s.today.AddDays(n) {
+		return bad(fn[f8CollDate], "%s is too far ahead: %d calendar days after the run date %s, at most %d allowed (max_lead_days; the last possible collection date is %s)", date, int(date-s.today), s.today, n, s.today.AddDays(n))
 	}
 	// Amount and debtor.
 	if err := s.payment(r, pain008Tx, &t.painTx); err != nil {
@@ -400,7 +450,7 @@ func (s *pain008Sink) encodeTx(x *xbuf, t *sddTx) {
 	x.close(5, "MndtRltdInf")
 	x.close(4, "DrctDbtTx")
 	x.agent(4, "DbtrAgt", s.bicTag(), t.bic)
-	x.party(4, "Dbtr", t.name)
+	x.party(4, "Dbtr", t.name, t.addr)
 	x.ibanAcct(4, "DbtrAcct", t.iban)
 	x.remittance(4, t.remit)
 	x.close(3, "DrctDbtTxInf")
@@ -419,7 +469,7 @@ func (s *pain008Sink) Close(ctx context.Context) error {
 		x.leaf(4, "SeqTp", key.seq)
 		x.close(3, "PmtTpInf")
 		x.leaf(3, "ReqdColltnDt", key.date.String())
-		x.party(3, "Cdtr", s.cfg.Creditor.Name)
+		x.party(3, "Cdtr", s.cfg.Creditor.Name, s.own)
 		x.ibanAcct(3, "CdtrAcct", s.cfg.Creditor.IBAN)
 		x.agent(3, "CdtrAgt", s.bicTag(), s.cfg.Creditor.BIC)
 		x.leaf(3, "ChrgBr", "SLEV")

@@ -15,15 +15,18 @@ import (
 // painKind is what tells a pain.001 file from a pain.008 file in the parts
 // both writers share.
 type painKind struct {
-	step   string // default step name for rejects
-	root   string // message root element
-	method string // PmtMtd of the payment-information blocks
-	what   string // the payments, for reject reasons
+	step    string // default step name for rejects
+	root    string // message root element
+	method  string // PmtMtd of the payment-information blocks
+	what    string // the payments, for reject reasons
+	other   string // the counterparty of a record (debtor, creditor)
+	own     string // the config key of the own party (creditor, debtor)
+	current string // the current message version
 }
 
 var (
-	pain001Kind = painKind{step: "sepa.pain001", root: "CstmrCdtTrfInitn", method: "TRF", what: "SEPA credit transfers"}
-	pain008Kind = painKind{step: "sepa.pain008", root: "CstmrDrctDbtInitn", method: "DD", what: "SEPA direct debits"}
+	pain001Kind = painKind{step: "sepa.pain001", root: "CstmrCdtTrfInitn", method: "TRF", what: "SEPA credit transfers", other: "creditor", own: "debtor", current: Pain001V09}
+	pain008Kind = painKind{step: "sepa.pain008", root: "CstmrDrctDbtInitn", method: "DD", what: "SEPA direct debits", other: "debtor", own: "creditor", current: Pain008V08}
 )
 
 // painSink is the part of a pain.001 or pain.008 sink both share: the
@@ -41,6 +44,7 @@ type painSink struct {
 	today  record.Date
 	deflt  record.Date // requested date of records without one
 	legacy bool        // GBIC_3 (.02/.03) schema
+	own    *address    // own party's address, nil if not configured
 	groups groups
 	fm     fieldMap
 	seen   seenIDs
@@ -51,7 +55,7 @@ type painSink struct {
 }
 
 // newPainSink reserves the message id and sets up the file's state.
-func newPainSink(ctx context.Context, kind painKind, cfg *commonConfig, rules textRules, env sdk.Env, keys []string, legacy bool, out sdk.Output) (painSink, error) {
+func newPainSink(ctx context.Context, kind painKind, cfg *commonConfig, rules textRules, env sdk.Env, keys []string, legacy bool, own *address, out sdk.Output) (painSink, error) {
 	msgID, err := newMsgID(ctx, env, cfg.MsgIDPrefix)
 	if err != nil {
 		return painSink{}, err
@@ -65,6 +69,7 @@ func newPainSink(ctx context.Context, kind painKind, cfg *commonConfig, rules te
 		kind: kind, common: cfg, rules: rules, env: env, out: out, msgID: msgID, step: step, today: today,
 		deflt:  calendar.AddTargetDays(today, cfg.LeadDays), // 0: today if a TARGET2 day, else the next one
 		legacy: legacy,
+		own:    own,
 		groups: groups{out: out},
 		fm:     fieldMap{names: keys},
 		seen:   seenIDs{},
@@ -75,11 +80,24 @@ func newPainSink(ctx context.Context, kind painKind, cfg *commonConfig, rules te
 type painTx struct {
 	e2e, name, iban, bic, remit string
 	cents                       int64
+	addr                        *address // counterparty address, nil if none
 }
 
 // txFields are the mapping indices of the painTx fields of one writer.
 type txFields struct {
 	amount, currency, name, iban, bic, e2e, remit int
+	addr                                          int // first of the address keys (street ... country, addressParts order)
+}
+
+// addressKeys are the mapping keys of a counterparty address (party is
+// "debtor" or "creditor"), in addressParts order.
+func addressKeys(party string) []struct{ key, desc string } {
+	out := make([]struct{ key, desc string }, len(addressParts))
+	for i, p := range addressParts {
+		out[i].key = party + "_" + p.key
+		out[i].desc = fmt.Sprintf("Optional %s of the %s's postal address, at most %d characters; written as a structured address (pain.008.001.08 / pain.001.001.09 only). Town and country are required when any part is given, and always when the %s's IBAN is in a non-EEA SEPA country (CH, GB, SM, VA, MC, AD, ...).", p.what, party, p.max, party)
+	}
+	return out
 }
 
 // bicTag is the element name of a BIC in this file's schema.
@@ -122,6 +140,46 @@ func (s *painSink) payment(r record.Record, f txFields, t *painTx) error {
 			return bad(fn[f.bic], "%v", err)
 		}
 	}
+	return s.address(r, f, t)
+}
+
+// address reads and checks the counterparty's postal address of record r
+// and applies the non-EEA rule: when the counterparty's IBAN is in a
+// non-EEA SEPA country, the record needs town and country and the own
+// party its configured address. The legacy versions write no address
+// (they only know the unstructured form banks reject since November 2026),
+// so there a non-EEA record is rejected.
+func (s *painSink) address(r record.Record, f txFields, t *painTx) error {
+	fn := s.fm.names
+	var a address
+	for i := range addressParts {
+		*a.part(i) = str(s.fm.get(r, f.addr+i))
+	}
+	party := s.kind.other
+	if isNonEEA(t.iban) {
+		where := nonEEA[t.iban[:2]]
+		if s.legacy {
+			return bad(fn[f.iban], "the %s's bank is in %s, a SEPA country outside the EEA, where the %s address is mandatory; %s can carry it only unstructured, which banks reject since November 2026: use %s", party, where, party, s.common.Version, s.kind.current)
+		}
+		if a.empty() {
+			return bad(fn[f.addr+3], "is missing: the %s's bank is in %s, a SEPA country outside the EEA, where the %s address (town and country at least) is mandatory", party, where, party)
+		}
+		if s.own == nil {
+			return bad(fn[f.iban], "the %s's bank is in %s, a SEPA country outside the EEA, where the %s address is mandatory too: configure %s.address in the sink", party, where, s.kind.own, s.kind.own)
+		}
+	}
+	if s.legacy || a.empty() {
+		return nil
+	}
+	if key, err := checkAddress(&a, s.rules); err != nil {
+		for i, p := range addressParts {
+			if p.key == key {
+				return bad(fn[f.addr+i], "%v", err)
+			}
+		}
+		return bad(fn[f.addr], "%v", err)
+	}
+	t.addr = &a
 	return nil
 }
 

@@ -158,10 +158,22 @@ func (x *xbuf) pmtInfStart(id, method string, batchBooking bool, n, cents int64)
 	x.centsLeaf(3, "CtrlSum", cents)
 }
 
-// party writes <tag><Nm>name</Nm></tag> at depth d.
-func (x *xbuf) party(d int, tag, name string) {
+// party writes <tag><Nm>name</Nm></tag> at depth d, with the structured
+// postal address a after the name unless a is nil.
+func (x *xbuf) party(d int, tag, name string, a *address) {
 	x.open(d, tag)
 	x.leaf(d+1, "Nm", name)
+	if a != nil {
+		x.open(d+1, "PstlAdr")
+		for i, p := range [...]struct{ tag, v string }{
+			{"StrtNm", a.Street}, {"BldgNb", a.BuildingNumber}, {"PstCd", a.PostalCode}, {"TwnNm", a.Town}, {"Ctry", a.Country},
+		} {
+			if p.v != "" || i >= 3 { // TwnNm and Ctry are mandatory in PostalAddress24 (GBIC_5)
+				x.leaf(d+2, p.tag, p.v)
+			}
+		}
+		x.close(d+1, "PstlAdr")
+	}
 	x.close(d, tag)
 }
 
