@@ -14,7 +14,10 @@
 // check every record before it is written (IBAN and creditor identifier check
 // digits, BIC, identifier character set, names and remittance text in the
 // SEPA character set, amount range and scale, mandate and collection dates)
-// and turn a bad record into a record.Reject naming the field. What they
+// and turn a bad record into a record.Reject naming the field. Postal
+// addresses are written only structured (TwnNm and Ctry at least; the
+// unstructured-only form is rejected by banks since November 2026) and are
+// required when the counterparty's IBAN is in a non-EEA SEPA country. What they
 // write validates against the ISO schema and the DK technical validation
 // subset (GBIC); the tests check this with xmllint.
 //

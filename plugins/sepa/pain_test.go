@@ -301,3 +301,34 @@ func TestPainIDAfterLaterReject(t *testing.T) {
 		})
 	}
 }
+
+// TestPainCutoff: with cutoff 10:30 and min_lead_days 1, tomorrow is a
+// valid collection date for a run at 10:30 and too early for one at 10:31.
+func TestPainCutoff(t *testing.T) {
+	cfg := sdk.Config{
+		"creditor": map[string]any{"name": "Stadttheater Musterstadt", "iban": "DE89370400440532013000",
+			"creditor_id": "DE98ZZZ09999999999"},
+		"cutoff": "10:30",
+	}
+	schema, err := record.StringSchema("end_to_end_id", "amount", "debtor_name", "debtor_iban", "mandate_id", "mandate_date", "collection_date")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := record.New(schema, record.Origin{File: "in.csv", Line: 2, Index: 1})
+	for i, v := range []string{"E-1", "1.00", "Anna Schmidt", "DE02500105170137075030", "M-1", "2025-01-01", "2026-11-24"} {
+		r.Values[i] = record.String(v)
+	}
+	cet := time.FixedZone("CET", 3600)
+	// 10:30 is not after the cut-off: tomorrow is 1 TARGET2 day ahead.
+	doc, rejects, err := runPain(t, "pain008", cfg, time.Date(2026, 11, 23, 10, 30, 0, 0, cet), []record.Record{r})
+	if err != nil || len(rejects) != 0 || !bytes.Contains(doc, []byte("<ReqdColltnDt>2026-11-24</ReqdColltnDt>")) {
+		t.Fatalf("10:30: err %v, rejects:\n%s", err, renderRejects(rejects))
+	}
+	// 10:31: day 0 is tomorrow, so tomorrow is too early; no valid record is left.
+	_, rejects, err = runPain(t, "pain008", cfg, time.Date(2026, 11, 23, 10, 31, 0, 0, cet), []record.Record{r})
+	if !errors.Is(err, ErrNoTransactions) || len(rejects) != 1 || rejects[0].Field != "collection_date" ||
+		!strings.Contains(rejects[0].Reason, "first possible collection date is 2026-11-25") ||
+		!strings.Contains(rejects[0].Reason, "after the cut-off 10:30") {
+		t.Fatalf("10:31: err %v, rejects:\n%s", err, renderRejects(rejects))
+	}
+}
