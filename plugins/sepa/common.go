@@ -185,8 +185,8 @@ func checkAccount(prefix string, a *account, withCI bool, rules textRules, es *s
 		es.Add(prefix+".address."+key, "%v", err)
 	} else if a.Address.empty() {
 		a.Address = nil
-		if isNonEEA(a.IBAN) {
-			es.Add(prefix+".address", "is required: the account is in %s, a SEPA country outside the EEA, where the scheme makes the address mandatory (town and country at least)", nonEEA[a.IBAN[:2]])
+		if where, ok := nonEEA(a.IBAN); ok {
+			es.Add(prefix+".address", "is required: the account is in %s, a SEPA country outside the EEA, where the scheme makes the address mandatory (town and country at least)", where)
 		}
 	}
 	if withCI {
@@ -625,23 +625,12 @@ func checkAddress(a *address, rules textRules) (key string, err error) {
 	return "", nil
 }
 
-// nonEEA lists the SEPA countries and territories outside the EEA
-// (EPC409-09): for them the SDD rulebook makes the debtor's and the
-// creditor's address mandatory (AT-P005 / GBIC_5 annotation), and the
-// transfer-of-funds rules the payer's and payee's address. Guernsey, Jersey
-// and the Isle of Man use GB IBANs. The French overseas territories and
-// Åland count as EEA (France / Finland).
-var nonEEA = map[string]string{
-	"AD": "Andorra", "AL": "Albania", "CH": "Switzerland", "GB": "the United Kingdom (incl. Guernsey, Jersey, Isle of Man)",
-	"GG": "Guernsey", "GI": "Gibraltar", "IM": "Isle of Man", "JE": "Jersey", "MC": "Monaco", "MD": "Moldova",
-	"ME": "Montenegro", "MK": "North Macedonia", "RS": "Serbia", "SM": "San Marino", "VA": "Vatican City",
-}
-
-// isNonEEA reports whether the IBAN's country is a non-EEA SEPA country.
-func isNonEEA(iban string) bool {
+// nonEEA reports whether the IBAN's country is a SEPA country outside the
+// EEA (banking.NonEEASEPACountry), where the scheme makes addresses
+// mandatory, and the country's name for messages.
+func nonEEA(iban string) (name string, ok bool) {
 	if len(iban) < 2 {
-		return false
+		return "", false
 	}
-	_, ok := nonEEA[iban[:2]]
-	return ok
+	return banking.NonEEASEPACountry(iban[:2])
 }

@@ -204,8 +204,8 @@ func checkVersionAndAccount(c *commonConfig, current, legacy, prefix string, own
 	if own.BIC != "" && c.Version == legacy && !legacyBIC.MatchString(own.BIC) {
 		es.Add(prefix+".bic", "not allowed by the %s BIC pattern", c.Version)
 	}
-	if c.Version == legacy && isNonEEA(own.IBAN) {
-		es.Add(prefix+".iban", "the account is in %s, a SEPA country outside the EEA, where the address is mandatory; %s can carry it only unstructured, which banks reject since November 2026: use %s", nonEEA[own.IBAN[:2]], legacy, current)
+	if where, ok := nonEEA(own.IBAN); ok && c.Version == legacy {
+		es.Add(prefix+".iban", "the account is in %s, a SEPA country outside the EEA, where the address is mandatory; %s can carry it only unstructured, which banks reject since November 2026: use %s", where, legacy, current)
 	}
 	return rules
 }

@@ -156,8 +156,7 @@ func (s *painSink) address(r record.Record, f txFields, t *painTx) error {
 		*a.part(i) = str(s.fm.get(r, f.addr+i))
 	}
 	party := s.kind.other
-	if isNonEEA(t.iban) {
-		where := nonEEA[t.iban[:2]]
+	if where, ok := nonEEA(t.iban); ok {
 		if s.legacy {
 			return bad(fn[f.iban], "the %s's bank is in %s, a SEPA country outside the EEA, where the %s address is mandatory; %s can carry it only unstructured, which banks reject since November 2026: use %s", party, where, party, s.common.Version, s.kind.current)
 		}
